@@ -1,0 +1,3 @@
+from dd_mcp_server.cli import main
+
+raise SystemExit(main())

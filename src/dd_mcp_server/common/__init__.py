@@ -1,0 +1,1 @@
+"""Pure functions that shape inputs and outputs. Nothing here does I/O."""

@@ -1,0 +1,47 @@
+"""Aggregations as a model writes them (`count`, `p95(@duration)`) turned into Datadog's compute terms."""
+
+from __future__ import annotations
+
+import re
+
+from dd_mcp_server.common.errors import InvalidArgument
+
+AGGREGATIONS = (
+    "count",
+    "cardinality",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "median",
+    "pc75",
+    "pc90",
+    "pc95",
+    "pc98",
+    "pc99",
+)
+_ALIASES = {"p50": "median", "p75": "pc75", "p90": "pc90", "p95": "pc95", "p98": "pc98", "p99": "pc99"}
+_FORM = re.compile(r"\s*([a-z0-9]+)\s*(?:\(\s*([^()\s]*)\s*\))?\s*")
+_EXAMPLE = "'count', 'avg(@duration)', 'p95(@duration)', 'cardinality(@usr.id)'"
+
+
+def parse_compute(text: str) -> tuple[str, str | None]:
+    """(aggregation, measure) from `count`, `count(*)`, `avg(@duration)`, `p95(@http.response_time)`."""
+    match = _FORM.fullmatch(text.lower() if "(" not in text else text)
+    if not match:
+        raise InvalidArgument("compute", f"cannot read {text[:80]!r}", _EXAMPLE)
+    name, measure = match.group(1).lower(), match.group(2) or None
+    aggregation = _ALIASES.get(name, name)
+    if aggregation not in AGGREGATIONS:
+        raise InvalidArgument(
+            "compute",
+            f"unknown aggregation {name!r}; use one of {', '.join(AGGREGATIONS)} or p50..p99",
+            _EXAMPLE,
+        )
+    if measure == "*":
+        measure = None
+    if aggregation == "count":
+        return aggregation, measure
+    if not measure:
+        raise InvalidArgument("compute", f"{aggregation} needs a measure or facet in parentheses", _EXAMPLE)
+    return aggregation, measure

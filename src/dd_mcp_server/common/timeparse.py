@@ -1,0 +1,70 @@
+"""Time arguments as a model writes them: epoch seconds, ISO 8601, `now`, or `now-15m`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from dd_mcp_server.common.errors import InvalidArgument
+
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_RELATIVE = re.compile(r"now(?:\s*-\s*(\d+)\s*([smhdw]))?")
+# Epoch values above this are taken as milliseconds (year 5138 in seconds, 1973 in milliseconds).
+_MILLISECONDS_FROM = 10**11
+_EXAMPLES = "'now-15m', 'now-2h', 'now-7d', 'now', 1732406400 or '2026-11-24T09:30:00Z'"
+
+TimeArg = str | int | float | None
+
+
+def parse_time(value: TimeArg, *, argument: str, now: float) -> int:
+    """Epoch seconds for one time argument; raises InvalidArgument naming `argument` if unreadable."""
+    if isinstance(value, bool):
+        raise InvalidArgument(argument, "expected a time, got a boolean", _EXAMPLES)
+    if isinstance(value, int | float):
+        return _from_epoch(float(value), argument)
+    text = str(value).strip().lower()
+    match = _RELATIVE.fullmatch(text)
+    if match:
+        amount, unit = match.groups()
+        offset = int(amount) * UNIT_SECONDS[unit] if amount else 0
+        if offset > now:
+            raise InvalidArgument(argument, f"{value!r} reaches before 1970", _EXAMPLES)
+        return int(now) - offset
+    try:
+        return _from_epoch(float(text), argument)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(argument, f"cannot read {str(value)[:80]!r} as a time", _EXAMPLES) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def time_window(start: TimeArg, end: TimeArg, *, now: float, default_span: int = 3600) -> tuple[int, int]:
+    """The (start, end) epoch seconds of a query window; the default is the last `default_span` seconds."""
+    end_s = parse_time(end, argument="end", now=now) if end is not None else int(now)
+    start_s = parse_time(start, argument="start", now=now) if start is not None else end_s - default_span
+    if start_s >= end_s:
+        raise InvalidArgument(
+            "start",
+            f"start ({iso(start_s)}) must be before end ({iso(end_s)})",
+            "start='now-2h', end='now-1h'",
+        )
+    return start_s, end_s
+
+
+def iso(epoch_seconds: float) -> str:
+    """UTC ISO 8601 with a Z, second precision: what Datadog's v2 searches and a reader both accept."""
+    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _from_epoch(value: float, argument: str) -> int:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidArgument(argument, "expected a finite time", _EXAMPLES)
+    seconds = value / 1000 if abs(value) >= _MILLISECONDS_FROM else value
+    if not 0 <= seconds < 253402300800:  # 9999-12-31
+        raise InvalidArgument(argument, f"{value:g} is outside 1970..9999 as epoch seconds", _EXAMPLES)
+    return int(seconds)

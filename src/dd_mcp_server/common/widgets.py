@@ -1,0 +1,47 @@
+"""Dashboard widgets reduced to what a reader needs: title, type, queries, and group nesting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_QUERY_KEYS = ("q", "query", "formula")
+_NOTE_CHARS = 300
+
+
+def simplify_widgets(widgets: Any) -> list[dict[str, Any]]:
+    """Each widget as {title, type, queries, widgets (for groups), monitor_id, note}, empties left out."""
+    if not isinstance(widgets, list):
+        return []
+    return [simplify_widget(w) for w in widgets if isinstance(w, dict)]
+
+
+def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
+    definition = widget.get("definition") or {}
+    shaped: dict[str, Any] = {"title": definition.get("title"), "type": definition.get("type")}
+    queries = collect_queries(definition.get("requests"))
+    if isinstance(definition.get("query"), str):
+        queries.append(definition["query"])
+    if queries:
+        shaped["queries"] = list(dict.fromkeys(queries))
+    if definition.get("alert_id"):
+        shaped["monitor_id"] = definition["alert_id"]
+    if isinstance(definition.get("content"), str):
+        shaped["note"] = definition["content"][:_NOTE_CHARS]
+    if "widgets" in definition:
+        shaped["widgets"] = simplify_widgets(definition["widgets"])
+    return {k: v for k, v in shaped.items() if v not in (None, "", [])}
+
+
+def collect_queries(requests: Any) -> list[str]:
+    """Every query string under a widget's requests, whatever shape the widget type gives them."""
+    found: list[str] = []
+    if isinstance(requests, dict):
+        for key, value in requests.items():
+            if key in _QUERY_KEYS and isinstance(value, str) and value:
+                found.append(value)
+            else:
+                found.extend(collect_queries(value))
+    elif isinstance(requests, list):
+        for item in requests:
+            found.extend(collect_queries(item))
+    return found

@@ -1,0 +1,339 @@
+"""The only code that speaks HTTP to Datadog.
+
+One `DatadogClient` per server process wraps one `httpx.AsyncClient`. Each public method is one
+published endpoint: it names the path, sends the parameters under the names Datadog's spec gives
+them, and returns the decoded JSON. Every failure (HTTP status, timeout, connection, a body that is
+not JSON) becomes a `DatadogError` whose message tells the model what happened and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from dd_mcp_server import __version__
+from dd_mcp_server.config import Settings
+
+Params = Mapping[str, str | int | bool | None]
+
+
+class DatadogError(Exception):
+    """A Datadog call failed; the message is written for the model and never contains a key."""
+
+
+class DatadogClient:
+    """Datadog's REST API, one method per endpoint this server reads."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.site = settings.site
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            headers={
+                "DD-API-KEY": settings.api_key,
+                "DD-APPLICATION-KEY": settings.app_key,
+                "User-Agent": f"dd-mcp-server/{__version__}",
+                "Accept": "application/json",
+            },
+            timeout=settings.timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    async def query_metrics(self, query: str, start: int, end: int) -> Any:
+        return await self._get("/api/v1/query", {"from": start, "to": end, "query": query}, scope="timeseries_query")
+
+    async def list_metrics(self, start: int, host: str | None = None, tag_filter: str | None = None) -> Any:
+        params = {"from": start, "host": host, "tag_filter": tag_filter}
+        return await self._get("/api/v1/metrics", params, scope="metrics_read")
+
+    async def get_metric_metadata(self, metric_name: str) -> Any:
+        return await self._get(
+            f"/api/v1/metrics/{_segment(metric_name)}",
+            {},
+            scope="metrics_read",
+            what=f"metric {metric_name!r}",
+        )
+
+    # -- logs --------------------------------------------------------------------------------------
+
+    async def search_logs(
+        self,
+        query: str,
+        start: str,
+        end: str,
+        limit: int,
+        cursor: str | None,
+        indexes: list[str] | None = None,
+    ) -> Any:
+        body: dict[str, Any] = {
+            "filter": _search_filter(query, start, end, indexes),
+            "page": _page(limit, cursor),
+            "sort": "-timestamp",
+            "options": {"timezone": "UTC"},
+        }
+        return await self._post("/api/v2/logs/events/search", body, scope="logs_read_data")
+
+    async def aggregate_logs(
+        self,
+        query: str,
+        start: str,
+        end: str,
+        aggregation: str,
+        metric: str | None,
+        group_by: list[str],
+        group_limit: int,
+        indexes: list[str] | None = None,
+    ) -> Any:
+        body = {
+            "compute": [_compute(aggregation, metric)],
+            "filter": _search_filter(query, start, end, indexes),
+            "group_by": [_group_by(facet, group_limit, aggregation, metric) for facet in group_by],
+            "options": {"timezone": "UTC"},
+        }
+        return await self._post("/api/v2/logs/analytics/aggregate", body, scope="logs_read_data")
+
+    # -- monitors ----------------------------------------------------------------------------------
+
+    async def list_monitors(
+        self,
+        name: str | None,
+        tags: str | None,
+        monitor_tags: str | None,
+        group_states: str | None,
+        page: int,
+        page_size: int,
+    ) -> Any:
+        params = {
+            "name": name,
+            "tags": tags,
+            "monitor_tags": monitor_tags,
+            "group_states": group_states,
+            "with_downtimes": False,
+            "page": page,
+            "page_size": page_size,
+        }
+        return await self._get("/api/v1/monitor", params, scope="monitors_read")
+
+    async def get_monitor(self, monitor_id: int) -> Any:
+        return await self._get(
+            f"/api/v1/monitor/{monitor_id}",
+            {"group_states": "all"},
+            scope="monitors_read",
+            what=f"monitor {monitor_id}",
+        )
+
+    # -- dashboards --------------------------------------------------------------------------------
+
+    async def list_dashboards(self, count: int | None = None, start: int | None = None) -> Any:
+        params = {"filter[deleted]": False, "count": count, "start": start}
+        return await self._get("/api/v1/dashboard", params, scope="dashboards_read")
+
+    async def get_dashboard(self, dashboard_id: str) -> Any:
+        return await self._get(
+            f"/api/v1/dashboard/{_segment(dashboard_id)}",
+            {},
+            scope="dashboards_read",
+            what=f"dashboard {dashboard_id!r}",
+        )
+
+    # -- hosts -------------------------------------------------------------------------------------
+
+    async def list_hosts(
+        self,
+        filter: str | None,
+        sort_field: str | None,
+        sort_dir: str | None,
+        start: int,
+        count: int,
+        since: int,
+    ) -> Any:
+        params = {
+            "filter": filter,
+            "sort_field": sort_field,
+            "sort_dir": sort_dir,
+            "start": start,
+            "count": count,
+            "from": since,
+        }
+        return await self._get("/api/v1/hosts", params, scope="hosts_read")
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    async def _get(self, path: str, params: Params, *, scope: str, what: str | None = None) -> Any:
+        return await self._request("GET", path, params=_query(params), scope=scope, what=what)
+
+    async def _post(self, path: str, body: Mapping[str, Any], *, scope: str) -> Any:
+        return await self._request("POST", path, body=body, scope=scope, what=None)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str,
+        what: str | None,
+        params: dict[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one request and decode its answer.
+
+        Retries belong here: this is the one place every call passes through.
+        """
+        try:
+            response = await self._http.request(method, path, params=params, json=body)
+        except httpx.TimeoutException as exc:
+            raise DatadogError(
+                f"Datadog did not answer {method} {path} within the timeout ({type(exc).__name__}) on "
+                f"{self.site}. Nothing is wrong with the request: try again, or a smaller time window or limit."
+            ) from None
+        except httpx.TransportError as exc:
+            raise DatadogError(
+                f"Could not reach Datadog on {self.site} ({type(exc).__name__}). Nothing is wrong with the "
+                "request: check the network or DD_SITE / DD_API_URL, then try again."
+            ) from None
+        if response.status_code >= 400:
+            raise error_for(response, site=self.site, scope=scope, what=what)
+        return _decode(response)
+
+
+def error_for(response: httpx.Response, *, site: str, scope: str, what: str | None) -> DatadogError:
+    """Map an HTTP failure to a message that says what happened and what the model should do next."""
+    status = response.status_code
+    said = datadog_said(response)
+    call = f"{response.request.method} {response.request.url.path}"
+    if status == 400:
+        return DatadogError(
+            f"Datadog rejected the request (400 Bad Request): {said or 'no reason given'}. "
+            "Fix the argument it names and call again."
+        )
+    if status == 401:
+        return DatadogError(
+            f"Datadog rejected the API key (401 Unauthorized) on {site}: DD_API_KEY is invalid or revoked, "
+            "or belongs to another site (set DD_SITE). The user must fix the key; retrying will not help."
+        )
+    if status == 403:
+        return DatadogError(
+            f"Datadog refused {call} (403 Forbidden) on {site}: the application key (DD_APP_KEY) lacks the "
+            f"'{scope}' scope this tool needs, or the keys belong to another site (set DD_SITE)."
+            + (f" Datadog said: {said}" if said else "")
+        )
+    if status == 404:
+        thing = what or f"the resource at {call}"
+        return DatadogError(f"Datadog says {thing} does not exist on {site} (404 Not Found). Check the identifier.")
+    if status == 429:
+        reset = rate_limit_reset(response.headers)
+        wait = f" The limit resets in {reset:g} s." if reset is not None else ""
+        return DatadogError(
+            f"Datadog rate-limited {call} (429 Too Many Requests) on {site}.{wait} Wait before calling again, "
+            "or ask for fewer, larger pages."
+        )
+    return DatadogError(
+        f"Datadog failed on {call} ({status} {response.reason_phrase}) on {site}. Nothing is wrong with the "
+        "request: Datadog is failing or unreachable; try again shortly."
+    )
+
+
+def datadog_said(response: httpx.Response) -> str:
+    """Read Datadog's error text from a body that may be v1 JSON, v2 JSON:API, HTML or empty."""
+    try:
+        payload = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    messages = []
+    for item in errors:
+        if isinstance(item, dict):
+            parts = [str(item[k]) for k in ("title", "detail") if item.get(k)]
+            messages.append(": ".join(parts))
+        else:
+            messages.append(str(item))
+    return "; ".join(m for m in messages if m)[:1000]
+
+
+def rate_limit_reset(headers: httpx.Headers) -> float | None:
+    """Seconds until the rate-limit window resets, from X-RateLimit-Reset or Retry-After.
+
+    Datadog may repeat a header as "7, 7"; the first number counts.
+    """
+    for name in ("X-RateLimit-Reset", "Retry-After"):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return max(0.0, float(raw.split(",")[0].strip()))
+            except ValueError:
+                continue
+    return None
+
+
+def next_cursor(payload: Any) -> str | None:
+    """The cursor of the next page of a v2 search, absent on the last page."""
+    if not isinstance(payload, dict):
+        return None
+    after = ((payload.get("meta") or {}).get("page") or {}).get("after")
+    return after if isinstance(after, str) and after else None
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content.strip():
+        return {}
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "unknown type")
+        raise DatadogError(
+            f"Datadog answered {response.request.method} {response.request.url.path} with a body that is not "
+            f"JSON ({kind}). This is a Datadog or proxy fault, not a problem with the request; try again."
+        ) from None
+
+
+def _query(params: Params) -> dict[str, str]:
+    """Drop unset parameters and spell booleans the way Datadog expects."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _segment(value: str) -> str:
+    """Quote an identifier for use as one path segment, so it can never change the path."""
+    return quote(value, safe="")
+
+
+def _search_filter(query: str, start: str, end: str, indexes: list[str] | None) -> dict[str, Any]:
+    search: dict[str, Any] = {"query": query or "*", "from": start, "to": end}
+    if indexes:
+        search["indexes"] = indexes
+    return search
+
+
+def _page(limit: int, cursor: str | None) -> dict[str, Any]:
+    page: dict[str, Any] = {"limit": limit}
+    if cursor:
+        page["cursor"] = cursor
+    return page
+
+
+def _compute(aggregation: str, metric: str | None) -> dict[str, Any]:
+    compute: dict[str, Any] = {"aggregation": aggregation, "type": "total"}
+    if metric:
+        compute["metric"] = metric
+    return compute
+
+
+def _group_by(facet: str, limit: int, aggregation: str, metric: str | None) -> dict[str, Any]:
+    sort: dict[str, Any] = {"type": "measure", "aggregation": aggregation, "order": "desc"}
+    if metric:
+        sort["metric"] = metric
+    return {"facet": facet, "limit": limit, "sort": sort}

@@ -1,0 +1,101 @@
+"""What every tool shares: the state it reads, and the wrapper that turns its dict into an MCP result.
+
+A tool function takes `ctx: Context` plus its typed arguments and returns a plain dict. `as_tool`
+maps service and input errors to `ToolError` (the only exception whose text reaches the model),
+keeps the result within the size budget, and emits it as compact JSON plus structured content.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field
+
+from dd_mcp_server.common.budget import compact_json, fit_budget
+from dd_mcp_server.common.errors import InvalidArgument
+from dd_mcp_server.common.timeparse import time_window
+from dd_mcp_server.config import Settings
+from dd_mcp_server.services.datadog import DatadogClient, DatadogError
+
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, destructive_hint=False, idempotent_hint=True)
+
+ToolFunction = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class ToolState:
+    """Created once per server process by the lifespan; every tool call reads it."""
+
+    client: DatadogClient
+    settings: Settings
+    now: Callable[[], float] = field(default=time.time)
+
+
+def state(ctx: Context) -> ToolState:
+    found = ctx.request_context.lifespan_context
+    if not isinstance(found, ToolState):
+        raise RuntimeError("the server's lifespan did not provide a ToolState")
+    return found
+
+
+def datadog(ctx: Context) -> DatadogClient:
+    return state(ctx).client
+
+
+def now(ctx: Context) -> float:
+    return state(ctx).now()
+
+
+def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
+    """Wrap a tool function: errors become ToolError, the dict becomes a budgeted compact-JSON result."""
+
+    @functools.wraps(fn)
+    async def run(**kwargs: Any) -> CallToolResult:
+        try:
+            result = await fn(**kwargs)
+        except (DatadogError, InvalidArgument) as exc:
+            raise ToolError(str(exc)) from None
+        shaped = fit_budget(result, state(kwargs["ctx"]).settings.max_result_chars)
+        return CallToolResult(content=[TextContent(type="text", text=compact_json(shaped))], structured_content=shaped)
+
+    signature = inspect.signature(fn, eval_str=True)
+    run.__signature__ = signature.replace(return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    return run
+
+
+# -- argument types shared by tools, so every tool describes them the same way ---------------------
+
+TIME_HELP = "epoch seconds, ISO 8601 ('2026-11-24T09:30:00Z') or relative ('now', 'now-15m', 'now-2h', 'now-7d')"
+Start = Annotated[
+    str | int | None,
+    Field(description=f"Start of the time window: {TIME_HELP}. Default: one hour before end."),
+]
+End = Annotated[str | int | None, Field(description=f"End of the time window: {TIME_HELP}. Default: now.")]
+Cursor = Annotated[
+    str | None,
+    Field(description="Opaque cursor from a previous call's next_cursor, to fetch the next page. Omit for page 1."),
+]
+
+
+def offset_cursor(cursor: str | None) -> int:
+    """Read a cursor this server issued for an offset-paged endpoint (a whole number as text)."""
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit():
+        raise InvalidArgument(
+            "cursor", f"{cursor[:40]!r} is not a cursor this tool issued", "pass next_cursor as given"
+        )
+    return int(cursor)
+
+
+def window(ctx: Context, start: str | int | None, end: str | int | None, default_span: int = 3600) -> tuple[int, int]:
+    """The call's time window in epoch seconds, read against this server's clock."""
+    return time_window(start, end, now=now(ctx), default_span=default_span)

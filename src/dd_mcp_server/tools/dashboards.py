@@ -1,0 +1,89 @@
+"""Dashboards: find them by title, read one reduced to its widgets' titles and queries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.widgets import simplify_widgets
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+
+
+async def list_dashboards(
+    ctx: Context,
+    query: Annotated[
+        str | None,
+        Field(max_length=200, description="Only dashboards whose title or description contains this text."),
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="How many dashboards to return (1-1000).")] = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List dashboards: id, title, description, url. Filter by text in the title or description.
+
+    Use it to find the dashboard a team built for a service, then get_dashboard to read its
+    queries. Example: query='checkout'.
+    """
+    offset = offset_cursor(cursor)
+    client = datadog(ctx)
+    if query:
+        payload = await client.list_dashboards()
+        needle = query.lower()
+        found = [
+            d
+            for d in payload.get("dashboards") or []
+            if needle in f"{d.get('title') or ''} {d.get('description') or ''}".lower()
+        ]
+        page, more = found[offset : offset + limit], offset + limit < len(found)
+    else:
+        payload = await client.list_dashboards(count=limit, start=offset)
+        page = payload.get("dashboards") or []
+        more = len(page) == limit
+    result: dict[str, Any] = {"dashboards": [_summary(d) for d in page]}
+    if more:
+        result["next_cursor"] = str(offset + limit)
+    return result
+
+
+def _summary(dashboard: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "title", "description", "url", "author_handle", "modified_at")
+    return drop_empty({k: dashboard.get(k) for k in keys})  # type: ignore[no-any-return]
+
+
+async def get_dashboard(
+    ctx: Context,
+    dashboard_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="The dashboard id from list_dashboards or its URL, e.g. 'abc-def-ghi'.",
+        ),
+    ],
+) -> dict[str, Any]:
+    """Read one dashboard: its template variables and each widget's title, type and queries.
+
+    Use it to learn which metrics and log queries a team watches for a service, then run those
+    queries with query_metrics or aggregate_logs. Groups keep their nested widgets.
+    Example: dashboard_id='abc-def-ghi'.
+    """
+    dashboard = await datadog(ctx).get_dashboard(dashboard_id)
+    shaped = {
+        "id": dashboard.get("id"),
+        "title": dashboard.get("title"),
+        "description": dashboard.get("description"),
+        "url": dashboard.get("url"),
+        "template_variables": [
+            {k: v.get(k) for k in ("name", "prefix", "default", "defaults")}
+            for v in dashboard.get("template_variables") or []
+            if isinstance(v, dict)
+        ],
+        "widgets": simplify_widgets(dashboard.get("widgets")),
+    }
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+TOOLS = (list_dashboards, get_dashboard)

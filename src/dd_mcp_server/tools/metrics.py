@@ -1,0 +1,123 @@
+"""Metrics: query time series, find metric names, read a metric's metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from dd_mcp_server.common.series import downsample
+from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, window
+
+
+async def query_metrics(
+    ctx: Context,
+    query: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=4000,
+            description="Datadog metric query, passed through unchanged, "
+            "e.g. 'avg:system.cpu.user{env:prod} by {host}'.",
+        ),
+    ],
+    start: Start = None,
+    end: End = None,
+) -> dict[str, Any]:
+    """Query metric time series over a time window.
+
+    Use it to see how a metric behaved: CPU, latency, error counts, queue depth. Each series comes
+    back as at most 50 evenly spaced points plus a summary (min, max, avg, count) over every point,
+    so spikes are visible in the summary even when the points skip them. Find metric names with
+    list_metrics and tag keys with get_metric_metadata.
+    Example: query='avg:system.cpu.user{service:web} by {host}', start='now-4h'.
+    """
+    start_s, end_s = window(ctx, start, end)
+    payload = await datadog(ctx).query_metrics(query, start_s, end_s)
+    if payload.get("status") == "error":
+        raise ToolError(f"Datadog could not run the metric query: {payload.get('error') or 'no reason given'}")
+    series = [_shape_series(s) for s in payload.get("series") or []]
+    result: dict[str, Any] = {"query": query, "from": iso(start_s), "to": iso(end_s), "series": series}
+    if not series:
+        result["note"] = (
+            "No data for this query in this window. Check the metric name with list_metrics, its tags with "
+            "get_metric_metadata, or widen the window."
+        )
+    return result
+
+
+def _shape_series(series: dict[str, Any]) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"metric": series.get("metric"), "scope": series.get("scope")}
+    expression = series.get("expression")
+    if expression and expression != series.get("metric"):
+        shaped["expression"] = expression
+    units = [u for u in series.get("unit") or [] if isinstance(u, dict)]
+    if units:
+        shaped["unit"] = units[0].get("name")
+    if series.get("interval"):
+        shaped["interval_s"] = series["interval"]
+    shaped.update(downsample(series.get("pointlist") or []))
+    return shaped
+
+
+async def list_metrics(
+    ctx: Context,
+    query: Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description="Only names containing this text, e.g. 'system.cpu' or 'http.requests'.",
+        ),
+    ] = None,
+    host: Annotated[str | None, Field(max_length=255, description="Only metrics reported by this host.")] = None,
+    tag_filter: Annotated[
+        str | None,
+        Field(max_length=1000, description="Only metrics with these tags, e.g. 'env:prod AND service:web'."),
+    ] = None,
+    start: Annotated[
+        str | int | None,
+        Field(description="List metrics that reported since this time ('now-1d', epoch seconds). Default: now-1h."),
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="How many names to return (1-1000).")] = 100,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List the names of metrics that reported data recently, optionally filtered.
+
+    Use it to find the exact metric name before query_metrics, e.g. query='latency' to find
+    'trace.http.request.duration'. Names are sorted; page with next_cursor.
+    Example: query='system.disk', start='now-1d'.
+    """
+    since, _ = window(ctx, start, None)
+    offset = offset_cursor(cursor)
+    payload = await datadog(ctx).list_metrics(since, host=host, tag_filter=tag_filter)
+    names = sorted(str(name) for name in payload.get("metrics") or [])
+    if query:
+        needle = query.lower()
+        names = [name for name in names if needle in name.lower()]
+    page = names[offset : offset + limit]
+    result: dict[str, Any] = {"metrics": page, "total": len(names)}
+    if offset + limit < len(names):
+        result["next_cursor"] = str(offset + limit)
+    return result
+
+
+async def get_metric_metadata(
+    ctx: Context,
+    metric_name: Annotated[
+        str, Field(min_length=1, max_length=200, description="Exact metric name, e.g. 'system.cpu.user'.")
+    ],
+) -> dict[str, Any]:
+    """Read one metric's metadata: type (gauge, count, rate), unit, description, integration.
+
+    Use it to interpret values from query_metrics (is it bytes or kilobytes? a rate per second?).
+    Example: metric_name='trace.http.request.hits'.
+    """
+    payload = await datadog(ctx).get_metric_metadata(metric_name)
+    fields = ("type", "unit", "per_unit", "description", "short_name", "integration", "statsd_interval")
+    return {"metric_name": metric_name, **{k: payload[k] for k in fields if payload.get(k) not in (None, "")}}
+
+
+TOOLS = (query_metrics, list_metrics, get_metric_metadata)

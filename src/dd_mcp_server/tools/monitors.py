@@ -1,0 +1,117 @@
+"""Monitors: list them with their state, or read one in full with the state of each group."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
+from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+
+GroupState = Literal["all", "alert", "warn", "no data"]
+_STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
+_GROUPS_SHOWN = 10
+_MESSAGE_CHARS = 200
+
+
+async def get_monitors(
+    ctx: Context,
+    name: Annotated[
+        str | None, Field(max_length=500, description="Only monitors whose name contains this text.")
+    ] = None,
+    tags: Annotated[
+        str | None,
+        Field(max_length=1000, description="Comma-separated scope tags the monitors alert on, e.g. 'env:prod'."),
+    ] = None,
+    monitor_tags: Annotated[
+        str | None,
+        Field(max_length=1000, description="Comma-separated tags set on the monitors, e.g. 'team:payments'."),
+    ] = None,
+    group_states: Annotated[
+        list[GroupState] | None,
+        Field(
+            max_length=5,
+            description="Only monitors in these states, with their groups in those states listed, e.g. "
+            "['alert', 'warn']: what is firing now. 'all' lists every group's state.",
+        ),
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Monitors per page (1-1000).")] = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List monitors with their overall state, filtered by name, tags or group state.
+
+    Use it first in an investigation to see what is alerting: group_states=['alert', 'warn'].
+    A page can hold fewer than `limit` monitors when group_states filters some out; keep paging
+    while next_cursor is present.
+    Each entry is a summary; read one in full (query, thresholds, per-group state) with get_monitor.
+    Example: group_states=['alert'], monitor_tags='team:payments'.
+    """
+    page = offset_cursor(cursor)
+    states = ",".join(group_states) if group_states else None
+    payload = await datadog(ctx).list_monitors(name, tags, monitor_tags, states, page, limit)
+    raw = [m for m in payload if isinstance(m, dict)] if isinstance(payload, list) else []
+    wanted = {_STATE_NAMES[s] for s in group_states or () if s in _STATE_NAMES}
+    if "all" in (group_states or ()):
+        wanted = set()
+    monitors = [_summary(m) for m in raw if not wanted or m.get("overall_state") in wanted]
+    result: dict[str, Any] = {
+        "monitors": monitors,
+        "states": dict(Counter(str(m.get("state")) for m in monitors)),
+    }
+    if len(raw) == limit:
+        result["next_cursor"] = str(page + 1)
+    return result
+
+
+def _summary(monitor: dict[str, Any]) -> dict[str, Any]:
+    message = str(monitor.get("message") or "")
+    shaped = {
+        "id": monitor.get("id"),
+        "name": monitor.get("name"),
+        "type": monitor.get("type"),
+        "state": monitor.get("overall_state"),
+        "priority": monitor.get("priority"),
+        "query": monitor.get("query"),
+        "tags": monitor.get("tags"),
+        "message": message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else ""),
+        "groups": [
+            f"{name}: {group.get('status')}"
+            for name, group in list(((monitor.get("state") or {}).get("groups") or {}).items())[:_GROUPS_SHOWN]
+            if isinstance(group, dict)
+        ],
+    }
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+async def get_monitor(
+    ctx: Context,
+    monitor_id: Annotated[int, Field(ge=1, description="The monitor's numeric id, e.g. 1234567.")],
+) -> dict[str, Any]:
+    """Read one monitor in full: query, message, thresholds and options, and the state of each group.
+
+    Use it after get_monitors to see why a monitor fires: which hosts or services (groups) are in
+    alert and since when. Groups not OK come first.
+    Example: monitor_id=1234567.
+    """
+    monitor = strip_metadata(await datadog(ctx).get_monitor(monitor_id))
+    state = monitor.pop("state", None) or {}
+    groups = [_group(name, g) for name, g in (state.get("groups") or {}).items() if isinstance(g, dict)]
+    groups.sort(key=lambda g: (g.get("status") == "OK", g["group"]))
+    if groups:
+        monitor["groups"] = groups
+    return drop_empty(monitor)  # type: ignore[no-any-return]
+
+
+def _group(name: str, group: dict[str, Any]) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"group": name, "status": group.get("status")}
+    for key in ("last_triggered_ts", "last_nodata_ts", "last_resolved_ts"):
+        if group.get(key):
+            shaped[key.removesuffix("_ts")] = iso(group[key])
+    return shaped
+
+
+TOOLS = (get_monitors, get_monitor)

@@ -1,0 +1,50 @@
+"""Fixtures shared by the test modules: recognisable fake keys, settings, a fixed clock, an MCP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from mcp import Client
+
+from dd_mcp_server.config import Settings, load_settings
+from dd_mcp_server.server import build_server
+
+# Recognisable fake keys: the leak tests search every output for them.
+API_KEY = "fakeapikey0123456789abcdef01234567"
+APP_KEY = "fakeappkey0123456789abcdef0123456789abcd"
+BASE = "https://api.datadoghq.com"
+# 2026-11-24T12:00:00Z: "now" for every in-process tool test, so request windows are exact.
+NOW = 1_795_521_600
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def make_settings(**env: str) -> Settings:
+    """Settings from the fake keys plus any extra environment variables."""
+    return load_settings({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, **env})
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@asynccontextmanager
+async def connect(
+    settings: Settings | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Client]:
+    """An in-memory MCP client connected to a fresh server whose clock reads NOW.
+
+    With no `transport`, requests go through httpx's default transport, which respx can mock.
+    """
+    server = build_server(settings or make_settings(**(env or {})), transport=transport, clock=lambda: NOW)
+    async with Client(server) as client:
+        yield client

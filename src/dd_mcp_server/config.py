@@ -30,6 +30,14 @@ TOOLSETS = (
     "monitors",
     "dashboards",
     "hosts",
+    "events",
+    "incidents",
+    "apm",
+    "synthetics",
+    "rum",
+    "slos",
+    "downtimes",
+    "notebooks",
 )
 
 API_KEY_VARS = ("DD_API_KEY", "DATADOG_API_KEY")

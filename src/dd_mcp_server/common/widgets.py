@@ -18,11 +18,9 @@ def simplify_widgets(widgets: Any) -> list[dict[str, Any]]:
 def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
     definition = widget.get("definition") or {}
     shaped: dict[str, Any] = {"title": definition.get("title"), "type": definition.get("type")}
-    queries = collect_queries(definition.get("requests"))
-    if isinstance(definition.get("query"), str):
-        queries.append(definition["query"])
+    queries = definition_queries(definition)
     if queries:
-        shaped["queries"] = list(dict.fromkeys(queries))
+        shaped["queries"] = queries
     if definition.get("alert_id"):
         shaped["monitor_id"] = definition["alert_id"]
     if isinstance(definition.get("content"), str):
@@ -30,6 +28,14 @@ def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
     if "widgets" in definition:
         shaped["widgets"] = simplify_widgets(definition["widgets"])
     return {k: v for k, v in shaped.items() if v not in (None, "", [])}
+
+
+def definition_queries(definition: dict[str, Any]) -> list[str]:
+    """The distinct queries of a widget or notebook cell definition, in order of appearance."""
+    queries = collect_queries(definition.get("requests"))
+    if isinstance(definition.get("query"), str):
+        queries.append(definition["query"])
+    return list(dict.fromkeys(queries))
 
 
 def collect_queries(requests: Any) -> list[str]:

@@ -51,13 +51,21 @@ class DatadogClient:
         return await self._get("/api/v1/query", {"from": start, "to": end, "query": query}, scope="timeseries_query")
 
     async def list_metrics(self, start: int, host: str | None = None, tag_filter: str | None = None) -> Any:
-        params = {"from": start, "host": host, "tag_filter": tag_filter}
+        params: Params = {"from": start, "host": host, "tag_filter": tag_filter}
         return await self._get("/api/v1/metrics", params, scope="metrics_read")
 
     async def get_metric_metadata(self, metric_name: str) -> Any:
         return await self._get(
             f"/api/v1/metrics/{_segment(metric_name)}",
             {},
+            scope="metrics_read",
+            what=f"metric {metric_name!r}",
+        )
+
+    async def get_metric_tags(self, metric_name: str, window_seconds: int) -> Any:
+        return await self._get(
+            f"/api/v2/metrics/{_segment(metric_name)}/all-tags",
+            {"window[seconds]": window_seconds},
             scope="metrics_read",
             what=f"metric {metric_name!r}",
         )
@@ -111,7 +119,7 @@ class DatadogClient:
         page: int,
         page_size: int,
     ) -> Any:
-        params = {
+        params: Params = {
             "name": name,
             "tags": tags,
             "monitor_tags": monitor_tags,
@@ -120,7 +128,7 @@ class DatadogClient:
             "page": page,
             "page_size": page_size,
         }
-        return await self._get("/api/v1/monitor", params, scope="monitors_read")
+        return await self._get("/api/v1/monitor", params, scope="monitors_read", expect=list)
 
     async def get_monitor(self, monitor_id: int) -> Any:
         return await self._get(
@@ -133,7 +141,7 @@ class DatadogClient:
     # -- dashboards --------------------------------------------------------------------------------
 
     async def list_dashboards(self, count: int | None = None, start: int | None = None) -> Any:
-        params = {"filter[deleted]": False, "count": count, "start": start}
+        params: Params = {"filter[deleted]": False, "count": count, "start": start}
         return await self._get("/api/v1/dashboard", params, scope="dashboards_read")
 
     async def get_dashboard(self, dashboard_id: str) -> Any:
@@ -155,7 +163,7 @@ class DatadogClient:
         count: int,
         since: int,
     ) -> Any:
-        params = {
+        params: Params = {
             "filter": filter,
             "sort_field": sort_field,
             "sort_dir": sort_dir,
@@ -165,10 +173,123 @@ class DatadogClient:
         }
         return await self._get("/api/v1/hosts", params, scope="hosts_read")
 
+    # -- events ------------------------------------------------------------------------------------
+
+    async def list_events(self, query: str, start_ms: int, end_ms: int, limit: int, cursor: str | None) -> Any:
+        params: Params = {
+            "filter[query]": query or "*",
+            "filter[from]": start_ms,
+            "filter[to]": end_ms,
+            "sort": "-timestamp",
+            "page[limit]": limit,
+            "page[cursor]": cursor or None,
+        }
+        return await self._get("/api/v2/events", params, scope="events_read")
+
+    # -- incidents ---------------------------------------------------------------------------------
+
+    async def search_incidents(self, query: str, page_size: int, page_offset: int) -> Any:
+        params: Params = {"query": query, "sort": "-created", "page[size]": page_size, "page[offset]": page_offset}
+        return await self._get("/api/v2/incidents/search", params, scope="incident_read")
+
+    async def get_incident(self, incident_id: str) -> Any:
+        return await self._get(
+            f"/api/v2/incidents/{_segment(incident_id)}",
+            {"include": "users"},
+            scope="incident_read",
+            what=f"incident {incident_id!r}",
+        )
+
+    # -- apm ---------------------------------------------------------------------------------------
+
+    async def search_spans(self, query: str, start: str, end: str, limit: int, cursor: str | None, sort: str) -> Any:
+        attributes = {
+            "filter": _search_filter(query, start, end, None),
+            "page": _page(limit, cursor),
+            "sort": sort,
+            "options": {"timezone": "UTC"},
+        }
+        body = {"data": {"type": "search_request", "attributes": attributes}}
+        return await self._post("/api/v2/spans/events/search", body, scope="apm_read")
+
+    async def aggregate_spans(
+        self, query: str, start: str, end: str, aggregation: str, metric: str | None, group_by: list[str], limit: int
+    ) -> Any:
+        attributes = {
+            "compute": [_compute(aggregation, metric)],
+            "filter": _search_filter(query, start, end, None),
+            "group_by": [_group_by(facet, limit, aggregation, metric) for facet in group_by],
+            "options": {"timezone": "UTC"},
+        }
+        body = {"data": {"type": "aggregate_request", "attributes": attributes}}
+        return await self._post("/api/v2/spans/analytics/aggregate", body, scope="apm_read")
+
+    async def list_service_definitions(self, page_size: int, page_number: int) -> Any:
+        params: Params = {"page[size]": page_size, "page[number]": page_number, "schema_version": "v2.2"}
+        return await self._get("/api/v2/services/definitions", params, scope="apm_service_catalog_read")
+
+    # -- synthetics --------------------------------------------------------------------------------
+
+    async def list_synthetics_tests(self, page_size: int, page_number: int) -> Any:
+        params: Params = {"page_size": page_size, "page_number": page_number}
+        return await self._get("/api/v1/synthetics/tests", params, scope="synthetics_read")
+
+    # -- rum ---------------------------------------------------------------------------------------
+
+    async def search_rum_events(self, query: str, start: str, end: str, limit: int, cursor: str | None) -> Any:
+        body = {
+            "filter": _search_filter(query, start, end, None),
+            "page": _page(limit, cursor),
+            "sort": "-timestamp",
+            "options": {"timezone": "UTC"},
+        }
+        return await self._post("/api/v2/rum/events/search", body, scope="rum_apps_read")
+
+    # -- slos --------------------------------------------------------------------------------------
+
+    async def list_slos(
+        self, ids: str | None, query: str | None, tags_query: str | None, limit: int, offset: int
+    ) -> Any:
+        params: Params = {"ids": ids, "query": query, "tags_query": tags_query, "limit": limit, "offset": offset}
+        return await self._get("/api/v1/slo", params, scope="slos_read")
+
+    # -- downtimes ---------------------------------------------------------------------------------
+
+    async def list_downtimes(self, current_only: bool, limit: int, offset: int) -> Any:
+        params: Params = {"current_only": current_only, "page[limit]": limit, "page[offset]": offset}
+        return await self._get("/api/v2/downtime", params, scope="monitors_downtime")
+
+    # -- notebooks ---------------------------------------------------------------------------------
+
+    async def list_notebooks(self, query: str | None, author_handle: str | None, count: int, start: int) -> Any:
+        params: Params = {
+            "query": query,
+            "author_handle": author_handle,
+            "count": count,
+            "start": start,
+            "sort_field": "modified",
+            "sort_dir": "desc",
+            "include_cells": False,
+        }
+        return await self._get("/api/v1/notebooks", params, scope="notebooks_read")
+
+    async def get_notebook(self, notebook_id: int) -> Any:
+        return await self._get(
+            f"/api/v1/notebooks/{notebook_id}", {}, scope="notebooks_read", what=f"notebook {notebook_id}"
+        )
+
     # -- transport ---------------------------------------------------------------------------------
 
-    async def _get(self, path: str, params: Params, *, scope: str, what: str | None = None) -> Any:
-        return await self._request("GET", path, params=_query(params), scope=scope, what=what)
+    async def _get(
+        self,
+        path: str,
+        params: Params,
+        *,
+        scope: str,
+        what: str | None = None,
+        expect: type[dict[str, Any]] | type[list[Any]] = dict,
+    ) -> Any:
+        return await self._request("GET", path, params=_query(params), scope=scope, what=what, expect=expect)
 
     async def _post(self, path: str, body: Mapping[str, Any], *, scope: str) -> Any:
         return await self._request("POST", path, body=body, scope=scope, what=None)
@@ -182,6 +303,7 @@ class DatadogClient:
         what: str | None,
         params: dict[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        expect: type[dict[str, Any]] | type[list[Any]] = dict,
     ) -> Any:
         """Send one request and decode its answer.
 
@@ -201,7 +323,15 @@ class DatadogClient:
             ) from None
         if response.status_code >= 400:
             raise error_for(response, site=self.site, scope=scope, what=what)
-        return _decode(response)
+        payload = _decode(response)
+        if payload is None:
+            return expect()
+        if not isinstance(payload, expect):
+            raise DatadogError(
+                f"Datadog answered {method} {path} with JSON of an unexpected shape ({type(payload).__name__}, "
+                f"expected {expect.__name__}). This is a Datadog or proxy fault, not a problem with the request."
+            )
+        return payload
 
 
 def error_for(response: httpx.Response, *, site: str, scope: str, what: str | None) -> DatadogError:
@@ -284,8 +414,9 @@ def next_cursor(payload: Any) -> str | None:
 
 
 def _decode(response: httpx.Response) -> Any:
+    """The JSON body, None when the body is empty; a DatadogError when it is not JSON."""
     if not response.content.strip():
-        return {}
+        return None
     try:
         return response.json()
     except (ValueError, UnicodeDecodeError):

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from dd_mcp_server.tools import dashboards, hosts, logs, metrics, monitors
+from dd_mcp_server.tools import (
+    apm,
+    dashboards,
+    downtimes,
+    events,
+    hosts,
+    incidents,
+    logs,
+    metrics,
+    monitors,
+    notebooks,
+    rum,
+    slos,
+    synthetics,
+)
 from dd_mcp_server.tools.base import ToolFunction
 
 TOOLSETS: dict[str, tuple[ToolFunction, ...]] = {
@@ -11,4 +25,12 @@ TOOLSETS: dict[str, tuple[ToolFunction, ...]] = {
     "monitors": monitors.TOOLS,
     "dashboards": dashboards.TOOLS,
     "hosts": hosts.TOOLS,
+    "events": events.TOOLS,
+    "incidents": incidents.TOOLS,
+    "apm": apm.TOOLS,
+    "synthetics": synthetics.TOOLS,
+    "rum": rum.TOOLS,
+    "slos": slos.TOOLS,
+    "downtimes": downtimes.TOOLS,
+    "notebooks": notebooks.TOOLS,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from dd_mcp_server.common.errors import InvalidArgument
 from dd_mcp_server.common.timeparse import time_window
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
+
+log = logging.getLogger(__name__)
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, destructive_hint=False, idempotent_hint=True)
 
@@ -63,6 +66,13 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
             result = await fn(**kwargs)
         except (DatadogError, InvalidArgument) as exc:
             raise ToolError(str(exc)) from None
+        except (AttributeError, KeyError, TypeError, ValueError):
+            # Shaping met a response that does not match Datadog's published schema.
+            log.exception("tool %s could not read Datadog's answer", fn.__name__)
+            raise ToolError(
+                f"{fn.__name__}: Datadog's answer did not have the shape its API documents, so it could not be "
+                "read. Nothing is wrong with the arguments; try again, or use another tool for the same data."
+            ) from None
         shaped = fit_budget(result, state(kwargs["ctx"]).settings.max_result_chars)
         return CallToolResult(content=[TextContent(type="text", text=compact_json(shaped))], structured_content=shaped)
 

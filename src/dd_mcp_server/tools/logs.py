@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from dd_mcp_server.common.aggregates import aggregate_result
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import next_cursor
@@ -105,14 +106,8 @@ async def aggregate_logs(
     )
     buckets = ((payload.get("data") or {}).get("buckets")) or []
     groups = [{**(b.get("by") or {}), "value": (b.get("computes") or {}).get("c0")} for b in buckets]
-    groups.sort(key=lambda g: g["value"] if isinstance(g["value"], int | float) else float("-inf"), reverse=True)
     label = f"{aggregation}({metric})" if metric else aggregation
-    result: dict[str, Any] = {"query": query, "compute": label, "from": iso(start_s), "to": iso(end_s)}
-    if group_by:
-        result["groups"] = groups
-    else:
-        result["value"] = groups[0]["value"] if groups else 0
-    return result
+    return aggregate_result(query, label, start_s, end_s, groups, grouped=bool(group_by))
 
 
 TOOLS = (search_logs, aggregate_logs)

@@ -12,6 +12,9 @@ from dd_mcp_server.common.series import downsample
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, window
 
+TAG_WINDOW_SECONDS = 86400
+TAG_SAMPLE = 10
+
 
 async def query_metrics(
     ctx: Context,
@@ -109,15 +112,41 @@ async def get_metric_metadata(
     metric_name: Annotated[
         str, Field(min_length=1, max_length=200, description="Exact metric name, e.g. 'system.cpu.user'.")
     ],
+    include_tags: Annotated[
+        bool, Field(description="Also list the metric's tag keys with sample values (one more request).")
+    ] = True,
 ) -> dict[str, Any]:
-    """Read one metric's metadata: type (gauge, count, rate), unit, description, integration.
+    """Read one metric's metadata (type, unit, description, integration) and its tag keys with sample values.
 
-    Use it to interpret values from query_metrics (is it bytes or kilobytes? a rate per second?).
+    Use it before query_metrics to write a valid scope or `by {...}` (which tag keys exist: host, env,
+    service?) and to interpret values (bytes or kilobytes? a rate per second?).
     Example: metric_name='trace.http.request.hits'.
     """
-    payload = await datadog(ctx).get_metric_metadata(metric_name)
+    client = datadog(ctx)
+    payload = await client.get_metric_metadata(metric_name)
     fields = ("type", "unit", "per_unit", "description", "short_name", "integration", "statsd_interval")
-    return {"metric_name": metric_name, **{k: payload[k] for k in fields if payload.get(k) not in (None, "")}}
+    result = {"metric_name": metric_name, **{k: payload[k] for k in fields if payload.get(k) not in (None, "")}}
+    if include_tags:
+        tags = await client.get_metric_tags(metric_name, TAG_WINDOW_SECONDS)
+        found = ((tags.get("data") or {}).get("attributes") or {}).get("tags") or []
+        result["tags"] = group_tags(found)
+    return result
+
+
+def group_tags(tags: list[Any]) -> dict[str, Any]:
+    """{key: [sample values]} from 'key:value' tags; a key with more values notes how many in all."""
+    values: dict[str, list[str]] = {}
+    for tag in tags:
+        key, _, value = str(tag).partition(":")
+        values.setdefault(key, []).append(value)
+    grouped: dict[str, Any] = {}
+    for key, found in sorted(values.items()):
+        distinct = sorted(set(found))
+        sample: list[Any] = distinct[:TAG_SAMPLE]
+        if len(distinct) > TAG_SAMPLE:
+            sample.append(f"…{len(distinct) - TAG_SAMPLE} more")
+        grouped[key] = sample
+    return grouped
 
 
 TOOLS = (query_metrics, list_metrics, get_metric_metadata)

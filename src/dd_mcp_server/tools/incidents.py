@@ -1,0 +1,125 @@
+"""Incidents: list declared incidents and read one with its timeline-relevant fields."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+
+DEFAULT_QUERY = "state:(active OR stable OR resolved)"
+_SUMMARY_KEYS = ("title", "severity", "state", "customer_impacted", "created", "detected", "resolved")
+_DETAIL_KEYS = (
+    "title",
+    "severity",
+    "state",
+    "customer_impacted",
+    "customer_impact_scope",
+    "customer_impact_start",
+    "customer_impact_end",
+    "created",
+    "declared",
+    "detected",
+    "resolved",
+    "time_to_detect",
+    "time_to_repair",
+    "time_to_resolve",
+)
+
+
+async def list_incidents(
+    ctx: Context,
+    query: Annotated[
+        str | None,
+        Field(
+            max_length=1000,
+            description="Incident search, e.g. 'state:active', 'severity:(SEV-1 OR SEV-2)', 'checkout'. "
+            f"Default: {DEFAULT_QUERY}.",
+        ),
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="How many incidents to return (1-100).")] = 20,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List declared incidents, newest first: title, severity, state, impact, services, times.
+
+    Use it to see whether an incident is already open for what you are investigating, or to find
+    past incidents of a service. Read one in full with get_incident.
+    Example: query='state:active severity:SEV-1'.
+    """
+    offset = offset_cursor(cursor)
+    payload = await datadog(ctx).search_incidents(query or DEFAULT_QUERY, limit, offset)
+    found = ((payload.get("data") or {}).get("attributes") or {}).get("incidents") or []
+    incidents = [_summary(wrapper.get("data") or {}) for wrapper in found if isinstance(wrapper, dict)]
+    result: dict[str, Any] = {"incidents": incidents}
+    total = ((payload.get("data") or {}).get("attributes") or {}).get("total")
+    if isinstance(total, int):
+        result["total"] = total
+    if len(incidents) == limit and (not isinstance(total, int) or offset + limit < total):
+        result["next_cursor"] = str(offset + limit)
+    return result
+
+
+def _summary(incident: dict[str, Any]) -> dict[str, Any]:
+    attributes = incident.get("attributes") or {}
+    shaped = {"id": incident.get("id"), "public_id": attributes.get("public_id")}
+    shaped.update({k: attributes.get(k) for k in _SUMMARY_KEYS})
+    shaped["services"] = _field_value(attributes, "services")
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+async def get_incident(
+    ctx: Context,
+    incident_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[A-Za-z0-9-]+$",
+            description="The incident's id (a UUID from list_incidents), e.g. '00000000-0000-0000-1234-000000000000'.",
+        ),
+    ],
+) -> dict[str, Any]:
+    """Read one incident: title, severity, state, customer impact, commander, services, and when it was
+    created, detected and resolved (with time to detect and to repair).
+
+    Use it to build a timeline or to see who leads the response. Example: incident_id from list_incidents.
+    """
+    payload = await datadog(ctx).get_incident(incident_id)
+    incident = payload.get("data") or {}
+    attributes = incident.get("attributes") or {}
+    shaped: dict[str, Any] = {"id": incident.get("id"), "public_id": attributes.get("public_id")}
+    shaped.update({k: attributes.get(k) for k in _DETAIL_KEYS})
+    shaped["commander"] = _commander(incident, payload.get("included") or [])
+    shaped["services"] = _field_value(attributes, "services")
+    shaped["teams"] = _field_value(attributes, "teams")
+    other = {
+        name: field.get("value")
+        for name, field in (attributes.get("fields") or {}).items()
+        if isinstance(field, dict) and name not in ("services", "teams", "severity", "state")
+    }
+    shaped["fields"] = other
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+def _field_value(attributes: dict[str, Any], name: str) -> Any:
+    field = (attributes.get("fields") or {}).get(name)
+    return field.get("value") if isinstance(field, dict) else None
+
+
+def _commander(incident: dict[str, Any], included: list[Any]) -> Any:
+    """The commander's name and handle from the included users, or the bare user id."""
+    relation = ((incident.get("relationships") or {}).get("commander_user") or {}).get("data") or {}
+    user_id = relation.get("id") if isinstance(relation, dict) else None
+    if not user_id:
+        return None
+    for item in included:
+        if isinstance(item, dict) and item.get("id") == user_id:
+            attributes = item.get("attributes") or {}
+            return drop_empty({k: attributes.get(k) for k in ("name", "handle", "email")}) or user_id
+    return user_id
+
+
+TOOLS = (list_incidents, get_incident)

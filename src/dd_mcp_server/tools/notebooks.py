@@ -1,0 +1,77 @@
+"""Notebooks: postmortems and investigations, reduced to their text and queries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.widgets import definition_queries
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+
+
+async def list_notebooks(
+    ctx: Context,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Only notebooks whose name matches this text.")
+    ] = None,
+    author_handle: Annotated[
+        str | None, Field(max_length=200, description="Only notebooks by this author, e.g. 'jane@example.com'.")
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="How many notebooks to return (1-100).")] = 25,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List notebooks, most recently modified first: postmortems, investigations, runbooks.
+
+    Use it to find a past postmortem of a similar incident, then get_notebook to read it.
+    Example: query='postmortem checkout'.
+    """
+    offset = offset_cursor(cursor)
+    payload = await datadog(ctx).list_notebooks(query, author_handle, limit, offset)
+    notebooks = [_summary(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    result: dict[str, Any] = {"notebooks": notebooks}
+    if len(notebooks) == limit:
+        result["next_cursor"] = str(offset + limit)
+    return result
+
+
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
+    attributes = item.get("attributes") or {}
+    shaped = {
+        "id": item.get("id"),
+        "name": attributes.get("name"),
+        "author": (attributes.get("author") or {}).get("handle"),
+        "type": (attributes.get("metadata") or {}).get("type"),
+        "modified": attributes.get("modified"),
+    }
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+async def get_notebook(
+    ctx: Context,
+    notebook_id: Annotated[int, Field(ge=1, description="The notebook's numeric id from list_notebooks, e.g. 12345.")],
+) -> dict[str, Any]:
+    """Read one notebook: each cell's text (markdown) or its type and queries (graphs, log streams).
+
+    Use it to read a postmortem's timeline, root cause and the queries it used as evidence.
+    Example: notebook_id=12345.
+    """
+    payload = await datadog(ctx).get_notebook(notebook_id)
+    data = payload.get("data") or {}
+    attributes = data.get("attributes") or {}
+    shaped = {**_summary(data), "cells": [_cell(c) for c in attributes.get("cells") or [] if isinstance(c, dict)]}
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+def _cell(cell: dict[str, Any]) -> dict[str, Any]:
+    definition = (cell.get("attributes") or {}).get("definition") or {}
+    kind = definition.get("type")
+    if kind == "markdown":
+        return {"text": definition.get("text")}
+    shaped = {"type": kind, "title": definition.get("title"), "queries": definition_queries(definition)}
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+TOOLS = (list_notebooks, get_notebook)

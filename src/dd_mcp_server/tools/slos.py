@@ -1,0 +1,72 @@
+"""SLOs: service level objectives with their targets and, where Datadog gives it, current status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+
+
+async def list_slos(
+    ctx: Context,
+    query: Annotated[
+        str | None, Field(max_length=500, description="Only SLOs whose name matches this text, e.g. 'checkout'.")
+    ] = None,
+    tags: Annotated[
+        str | None,
+        Field(max_length=500, description="Only SLOs with these tags, e.g. 'service:checkout' or 'team:payments'."),
+    ] = None,
+    ids: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$", max_length=64)]] | None,
+        Field(max_length=100, description="Only these SLO ids."),
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="How many SLOs to return (1-1000).")] = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """List SLOs: name, type, target and timeframe, and current status and error budget left when known.
+
+    Use it to tell whether an incident is burning an SLO's error budget, or which SLOs a service has.
+    Example: tags='service:checkout'.
+    """
+    offset = offset_cursor(cursor)
+    payload = await datadog(ctx).list_slos(",".join(ids) if ids else None, query, tags, limit, offset)
+    slos = [_slo(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    result: dict[str, Any] = {"slos": slos}
+    if len(slos) == limit:
+        result["next_cursor"] = str(offset + limit)
+    return result
+
+
+def _slo(slo: dict[str, Any]) -> dict[str, Any]:
+    thresholds = [
+        drop_empty({k: t.get(k) for k in ("timeframe", "target", "warning")})
+        for t in slo.get("thresholds") or []
+        if isinstance(t, dict)
+    ]
+    status = [
+        drop_empty({k: s.get(k) for k in ("timeframe", "status", "error_budget_remaining", "state", "indexed_at")})
+        for s in slo.get("overall_status") or []
+        if isinstance(s, dict)
+    ]
+    query = slo.get("query") or {}
+    shaped = {
+        "id": slo.get("id"),
+        "name": slo.get("name"),
+        "type": slo.get("type"),
+        "description": slo.get("description"),
+        "target": slo.get("target_threshold"),
+        "timeframe": slo.get("timeframe"),
+        "thresholds": thresholds,
+        "status": status,
+        "query": {k: query.get(k) for k in ("numerator", "denominator")} if query else None,
+        "monitor_ids": slo.get("monitor_ids"),
+        "tags": slo.get("tags"),
+    }
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+TOOLS = (list_slos,)

@@ -57,6 +57,13 @@ def now(ctx: Context) -> float:
     return state(ctx).now()
 
 
+def description(fn: ToolFunction) -> str:
+    """The tool's docstring as the model reads it: dedented, wrapped lines joined, the example on its own line."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    joined = [" ".join(line.strip() for line in p.splitlines()) for p in paragraphs]
+    return "\n".join(joined).replace(" Example:", "\nExample:")
+
+
 def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
     """Wrap a tool function: errors become ToolError, the dict becomes a budgeted compact-JSON result."""
 
@@ -88,7 +95,9 @@ Start = Annotated[
     str | int | None,
     Field(description=f"Start of the time window: {TIME_HELP}. Default: one hour before end."),
 ]
-End = Annotated[str | int | None, Field(description=f"End of the time window: {TIME_HELP}. Default: now.")]
+End = Annotated[
+    str | int | None, Field(description="End of the time window, in the same forms as start. Default: now.")
+]
 Cursor = Annotated[
     str | None,
     Field(description="Opaque cursor from a previous call's next_cursor, to fetch the next page. Omit for page 1."),

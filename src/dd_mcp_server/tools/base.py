@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -22,11 +24,15 @@ from pydantic import Field
 
 from dd_mcp_server.common.budget import compact_json, fit_budget
 from dd_mcp_server.common.errors import InvalidArgument
+from dd_mcp_server.common.redact import redact, redact_text
 from dd_mcp_server.common.timeparse import time_window
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
 
 log = logging.getLogger(__name__)
+
+# Shorter "keys" (the demo's placeholder) are not secrets and would mask ordinary words.
+MIN_KEY_CHARS = 16
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=True, destructive_hint=False, idempotent_hint=True)
 
@@ -57,6 +63,22 @@ def now(ctx: Context) -> float:
     return state(ctx).now()
 
 
+def masked(result: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """`result` with secrets masked (unless DD_MCP_REDACT=off) and a count of what was masked.
+
+    The server's own keys are masked even with redaction off: they must never reach the model.
+    """
+    own_keys = [key for key in (settings.api_key, settings.app_key) if len(key) >= MIN_KEY_CHARS]
+    counts: Counter[str] = Counter()
+    if settings.redact:
+        cleaned: dict[str, Any] = redact(result, own_keys, counts)
+    else:
+        cleaned = json.loads(redact_text(json.dumps(result), own_keys, counts))
+    if counts:
+        cleaned["_redacted"] = dict(sorted(counts.items()))
+    return cleaned
+
+
 def description(fn: ToolFunction) -> str:
     """The tool's docstring as the model reads it: dedented, wrapped lines joined, the example on its own line."""
     paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
@@ -80,7 +102,8 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
                 f"{fn.__name__}: Datadog's answer did not have the shape its API documents, so it could not be "
                 "read. Nothing is wrong with the arguments; try again, or use another tool for the same data."
             ) from None
-        shaped = fit_budget(result, state(kwargs["ctx"]).settings.max_result_chars)
+        settings = state(kwargs["ctx"]).settings
+        shaped = fit_budget(masked(result, settings), settings.max_result_chars)
         return CallToolResult(content=[TextContent(type="text", text=compact_json(shaped))], structured_content=shaped)
 
     signature = inspect.signature(fn, eval_str=True)

@@ -11,6 +11,7 @@ from mcp import Client
 
 from dd_mcp_server.config import Settings, load_settings
 from dd_mcp_server.server import build_server
+from dd_mcp_server.services.datadog import RetryPolicy
 
 # Recognisable fake keys: the leak tests search every output for them.
 API_KEY = "fakeapikey0123456789abcdef01234567"
@@ -18,6 +19,8 @@ APP_KEY = "fakeappkey0123456789abcdef0123456789abcd"
 BASE = "https://api.datadoghq.com"
 # 2026-11-24T12:00:00Z: "now" for every in-process tool test, so request windows are exact.
 NOW = 1_795_521_600
+# The default attempts, without the waits, so retry paths run at full speed in tests.
+NO_WAIT_RETRY = RetryPolicy(backoff=0.0, max_rate_limit_wait=0.0)
 
 
 @pytest.fixture
@@ -45,6 +48,8 @@ async def connect(
 
     With no `transport`, requests go through httpx's default transport, which respx can mock.
     """
-    server = build_server(settings or make_settings(**(env or {})), transport=transport, clock=lambda: NOW)
+    server = build_server(
+        settings or make_settings(**(env or {})), transport=transport, clock=lambda: NOW, retry=NO_WAIT_RETRY
+    )
     async with Client(server) as client:
         yield client

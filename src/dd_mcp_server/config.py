@@ -46,6 +46,7 @@ APP_KEY_VARS = ("DD_APP_KEY", "DD_APPLICATION_KEY", "DATADOG_APP_KEY")
 DEFAULT_MAX_RESULT_CHARS = 40_000
 MIN_MAX_RESULT_CHARS = 1_000
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_DEADLINE = 60.0
 
 
 class ConfigError(Exception):
@@ -61,6 +62,7 @@ class Settings:
     site: str
     base_url: str
     timeout: float = DEFAULT_TIMEOUT
+    deadline: float = DEFAULT_DEADLINE
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS
     toolsets: tuple[str, ...] = TOOLSETS
     redact: bool = True
@@ -101,6 +103,7 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         site=site,
         base_url=base_url,
         timeout=_positive_float(env, "DD_MCP_TIMEOUT", DEFAULT_TIMEOUT),
+        deadline=_positive_float(env, "DD_MCP_DEADLINE", DEFAULT_DEADLINE),
         max_result_chars=_budget(env),
         toolsets=_toolsets(env),
         redact=_on_off(env, "DD_MCP_REDACT", default=True),

@@ -11,7 +11,7 @@ from mcp.server.mcpserver import MCPServer
 
 from dd_mcp_server import __version__
 from dd_mcp_server.config import Settings
-from dd_mcp_server.services.datadog import DatadogClient
+from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
 from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.base import READ_ONLY, ToolState, as_tool, description
 
@@ -31,15 +31,17 @@ def build_server(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    retry: RetryPolicy | None = None,
 ) -> MCPServer[ToolState]:
     """The server with the toolsets `settings` names.
 
-    `transport` replaces the network (the demo, tests); `clock` fixes "now" for relative times (tests).
+    `transport` replaces the network (the demo, tests); `clock` fixes "now" for relative times and
+    `retry` the retry waits (tests).
     """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ToolState]) -> AsyncIterator[ToolState]:
-        client = DatadogClient(settings, transport=transport)
+        client = DatadogClient(settings, transport=transport, retry=retry)
         try:
             yield ToolState(client=client, settings=settings, now=clock)
         finally:

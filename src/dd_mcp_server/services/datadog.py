@@ -8,14 +8,20 @@ not JSON) becomes a `DatadogError` whose message tells the model what happened a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 
 from dd_mcp_server import __version__
 from dd_mcp_server.config import Settings
+
+log = logging.getLogger(__name__)
 
 Params = Mapping[str, str | int | bool | None]
 
@@ -27,8 +33,15 @@ class DatadogError(Exception):
 class DatadogClient:
     """Datadog's REST API, one method per endpoint this server reads."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.site = settings.site
+        self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             headers={
@@ -305,33 +318,91 @@ class DatadogClient:
         body: Mapping[str, Any] | None = None,
         expect: type[dict[str, Any]] | type[list[Any]] = dict,
     ) -> Any:
-        """Send one request and decode its answer.
+        """Send a request, retrying what is safe to retry, and decode its answer.
 
-        Retries belong here: this is the one place every call passes through.
+        Every call this server makes is a read (the POSTs are searches), so repeating one is safe.
+        429 waits for the reset Datadog announces (capped); 502/503/504, connection failures and
+        timeouts back off exponentially with jitter. Other statuses are final at once.
         """
-        try:
-            response = await self._http.request(method, path, params=params, json=body)
-        except httpx.TimeoutException as exc:
-            raise DatadogError(
-                f"Datadog did not answer {method} {path} within the timeout ({type(exc).__name__}) on "
-                f"{self.site}. Nothing is wrong with the request: try again, or a smaller time window or limit."
-            ) from None
-        except httpx.TransportError as exc:
-            raise DatadogError(
-                f"Could not reach Datadog on {self.site} ({type(exc).__name__}). Nothing is wrong with the "
-                "request: check the network or DD_SITE / DD_API_URL, then try again."
-            ) from None
-        if response.status_code >= 400:
-            raise error_for(response, site=self.site, scope=scope, what=what)
-        payload = _decode(response)
-        if payload is None:
-            return expect()
-        if not isinstance(payload, expect):
-            raise DatadogError(
-                f"Datadog answered {method} {path} with JSON of an unexpected shape ({type(payload).__name__}, "
-                f"expected {expect.__name__}). This is a Datadog or proxy fault, not a problem with the request."
-            )
-        return payload
+        waited = 0.0
+        for attempt in range(1, self._retry.attempts + 1):
+            final = attempt == self._retry.attempts
+            try:
+                response = await self._http.request(method, path, params=params, json=body)
+            except httpx.TransportError as exc:
+                if final:
+                    raise transport_error(exc, method, path, self.site, attempt, waited) from None
+                delay = self._retry.backoff_delay(attempt)
+            else:
+                if response.status_code == 429 and not final:
+                    delay = self._retry.rate_limit_delay(rate_limit_reset(response.headers), attempt)
+                elif response.status_code in RETRY_STATUSES and not final:
+                    delay = self._retry.backoff_delay(attempt)
+                elif response.status_code >= 400:
+                    error = error_for(response, site=self.site, scope=scope, what=what)
+                    raise DatadogError(str(error) + _attempts_note(attempt, waited)) from None
+                else:
+                    return _payload(response, expect)
+            log.info("retrying %s %s in %.2f s (attempt %d failed)", method, path, delay, attempt)
+            await self._retry.sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, the backoff base, and the cap on a rate-limit wait."""
+
+    attempts: int = 3
+    backoff: float = 0.5
+    max_rate_limit_wait: float = 10.0
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: base * 2^(attempt-1), scaled by a random 0.5-1.0."""
+        return self.backoff * 2.0 ** (attempt - 1) * random.uniform(0.5, 1.0)
+
+    def rate_limit_delay(self, reset: float | None, attempt: int) -> float:
+        """The announced reset, or backoff when none is given, never more than the cap."""
+        wanted = reset if reset is not None else self.backoff_delay(attempt)
+        return min(wanted, self.max_rate_limit_wait)
+
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+def _attempts_note(attempts: int, waited: float) -> str:
+    return f" (gave up after {attempts} attempts and {waited:.1f} s of waiting)" if attempts > 1 else ""
+
+
+def transport_error(
+    exc: httpx.TransportError, method: str, path: str, site: str, attempts: int, waited: float
+) -> DatadogError:
+    """A timeout or connection failure, said so that the model knows the request itself was fine."""
+    note = _attempts_note(attempts, waited)
+    if isinstance(exc, httpx.TimeoutException):
+        return DatadogError(
+            f"Datadog did not answer {method} {path} within the timeout ({type(exc).__name__}) on {site}{note}. "
+            "Nothing is wrong with the request: try again, or a smaller time window or limit."
+        )
+    return DatadogError(
+        f"Could not reach Datadog on {site} ({type(exc).__name__}){note}. Nothing is wrong with the "
+        "request: check the network or DD_SITE / DD_API_URL, then try again."
+    )
+
+
+def _payload(response: httpx.Response, expect: type[dict[str, Any]] | type[list[Any]]) -> Any:
+    """The decoded body, checked to be the JSON type the endpoint documents (empty means empty)."""
+    payload = _decode(response)
+    if payload is None:
+        return expect()
+    if not isinstance(payload, expect):
+        raise DatadogError(
+            f"Datadog answered {response.request.method} {response.request.url.path} with JSON of an unexpected "
+            f"shape ({type(payload).__name__}, expected {expect.__name__}). This is a Datadog or proxy fault, "
+            "not a problem with the request."
+        )
+    return payload
 
 
 def error_for(response: httpx.Response, *, site: str, scope: str, what: str | None) -> DatadogError:

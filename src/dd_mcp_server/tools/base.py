@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -91,8 +92,15 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
 
     @functools.wraps(fn)
     async def run(**kwargs: Any) -> CallToolResult:
+        settings = state(kwargs["ctx"]).settings
         try:
-            result = await fn(**kwargs)
+            with anyio.fail_after(settings.deadline):
+                result = await fn(**kwargs)
+        except TimeoutError:
+            raise ToolError(
+                f"{fn.__name__} did not finish within {settings.deadline:g} s (DD_MCP_DEADLINE): Datadog is slow or "
+                "not answering. Nothing is wrong with the arguments; try a smaller time window or limit, or later."
+            ) from None
         except (DatadogError, InvalidArgument) as exc:
             raise ToolError(str(exc)) from None
         except (AttributeError, KeyError, TypeError, ValueError):
@@ -102,7 +110,6 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
                 f"{fn.__name__}: Datadog's answer did not have the shape its API documents, so it could not be "
                 "read. Nothing is wrong with the arguments; try again, or use another tool for the same data."
             ) from None
-        settings = state(kwargs["ctx"]).settings
         shaped = fit_budget(masked(result, settings), settings.max_result_chars)
         return CallToolResult(content=[TextContent(type="text", text=compact_json(shaped))], structured_content=shaped)
 

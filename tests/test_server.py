@@ -1,0 +1,42 @@
+"""Server-level behaviour shared by every tool: unknown arguments, descriptions, toolset selection."""
+
+from __future__ import annotations
+
+import pytest
+import respx
+
+from tests.conftest import BASE, connect
+
+
+@pytest.mark.anyio
+async def test_an_unknown_argument_is_an_error_naming_it_and_nothing_is_sent() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        async with connect() as client:
+            result = await client.call_tool("search_logs", {"query": "status:error", "from": "now-1h"})
+            assert result.is_error
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert "Unknown argument 'from' for search_logs" in text
+            assert "start" in text and "end" in text
+            assert not mock.calls
+            mock.post("/api/v2/logs/events/search").respond(200, json={"data": []})
+            after = await client.call_tool("search_logs", {"query": "status:error", "start": "now-1h"})
+    assert not after.is_error
+
+
+@pytest.mark.anyio
+async def test_descriptions_are_dedented_single_paragraph_lines_with_an_example() -> None:
+    async with connect() as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        description = tool.description or ""
+        assert "\n    " not in description, tool.name
+        assert "\nExample: " in description, tool.name
+
+
+@pytest.mark.anyio
+async def test_toolsets_setting_limits_the_tools_and_their_arguments() -> None:
+    async with connect(env={"DD_MCP_TOOLSETS": "apm,slos"}) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        result = await client.call_tool("search_logs", {})
+    assert names == {"list_spans", "aggregate_spans", "get_trace", "list_services", "list_slos"}
+    assert result.is_error

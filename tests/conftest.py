@@ -23,6 +23,18 @@ NOW = 1_795_521_600
 NO_WAIT_RETRY = RetryPolicy(backoff=0.0, max_rate_limit_wait=0.0)
 
 
+# Tables the robustness suites fill in (fuzz inputs per tool, fault cases, protocol abuse), printed
+# at the end of the run so CI output shows what was exercised.
+REPORTS: dict[str, list[str]] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, lines in REPORTS.items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -54,6 +54,7 @@ MUST_MATCH = [
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     ),
     ("private_key", "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nIBAAK\n-----END RSA PRIVATE KEY-----", "MIIEow"),
+    ("private_key", "key: -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbm…", "b3BlbnNzaC1rZXkt"),
     ("url_password", "dsn postgres://admin:s3cr3t-pw@db.internal:5432/app", "s3cr3t-pw"),
     ("card_number", "paid with 4111 1111 1111 1111 today", "4111 1111 1111 1111"),
     ("card_number", "card=5555555555554444;", "5555555555554444"),

@@ -110,7 +110,10 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
                 f"{fn.__name__}: Datadog's answer did not have the shape its API documents, so it could not be "
                 "read. Nothing is wrong with the arguments; try again, or use another tool for the same data."
             ) from None
-        shaped = fit_budget(masked(result, settings), settings.max_result_chars)
+        # Cut to the budget first (redacting megabytes that are then dropped is slow), mask, and cut
+        # again in case masking lengthened something.
+        budget = settings.max_result_chars
+        shaped = fit_budget(masked(fit_budget(result, budget), settings), budget)
         return CallToolResult(content=[TextContent(type="text", text=compact_json(shaped))], structured_content=shaped)
 
     signature = inspect.signature(fn, eval_str=True)

@@ -40,7 +40,9 @@ class DatadogClient:
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.site = settings.site
+        # Errors name where the request went: the site, or the DD_API_URL override when one is set.
+        default_url = f"https://api.{settings.site}"
+        self.site = settings.site if settings.base_url == default_url else settings.base_url
         self._retry = retry or RetryPolicy()
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
@@ -386,7 +388,7 @@ def transport_error(
             "Nothing is wrong with the request: try again, or a smaller time window or limit."
         )
     return DatadogError(
-        f"Could not reach Datadog on {site} ({type(exc).__name__}){note}. Nothing is wrong with the "
+        f"The connection to Datadog on {site} failed ({type(exc).__name__}){note}. Nothing is wrong with the "
         "request: check the network or DD_SITE / DD_API_URL, then try again."
     )
 

@@ -1,0 +1,183 @@
+"""The fault suite: the real console script over stdio against a Datadog that fails in every way.
+
+One server process lives through every case, so each case also proves the server stayed up and
+answers the next call. Each case checks how many attempts reached the fake Datadog and what the
+model read. The cases and outcomes are printed as a table at the end of the test run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp_types import CallToolResult, TextContent
+
+from tests.conftest import API_KEY, APP_KEY, REPORTS
+from tests.fault_server import (
+    Behaviour,
+    FaultServer,
+    answer,
+    hang,
+    raw,
+    reset_mid_body,
+    serving,
+    trickle,
+)
+
+pytestmark = pytest.mark.stdio
+
+METADATA = {"type": "gauge", "unit": "byte"}
+METRIC_CALL = ("get_metric_metadata", {"metric_name": "system.mem.used", "include_tags": False})
+METRIC_PATH = "/api/v1/metrics/system.mem.used"
+TIMEOUT_S = 1
+DEADLINE_S = 8
+TRANSCRIPT: list[str] = []
+
+
+def huge_logs(count: int = 1000, message_chars: int = 30_000) -> dict[str, Any]:
+    """About 30 MB of log events: a proxy gone wild, or very long log lines."""
+    line = ("payment declined for order; retrying upstream " * (message_chars // 46))[:message_chars]
+    events = [
+        {"id": f"log{n}", "type": "log", "attributes": {"timestamp": "2026-11-24T11:59:00Z", "message": line}}
+        for n in range(count)
+    ]
+    return {"data": events, "meta": {"page": {"after": "next-page"}}}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    plan: tuple[Behaviour, ...]
+    attempts: int
+    error: str | None  # text the error must contain, or None for a good result
+    call: tuple[str, dict[str, Any]] = METRIC_CALL
+    path: str = METRIC_PATH
+
+
+def rate_limited() -> Behaviour:
+    return answer(429, {"errors": ["Too many requests"]}, X_RateLimit_Reset="1", X_RateLimit_Limit="100")
+
+
+CASES = [
+    Case("429 with a 1 s reset, then success", (rate_limited(),), 2, None),
+    Case("429 forever", (rate_limited(),) * 3, 3, "gave up after 3 attempts and 2.0 s of waiting"),
+    Case("500, not retried", (answer(500, {"errors": ["Internal Server Error"]}),), 1, "(500 Internal Server Error)"),
+    Case("502, then success", (answer(502, {}),), 2, None),
+    Case("503, then success", (answer(503, {}),), 2, None),
+    Case("504, then success", (answer(504, {}),), 2, None),
+    Case("503 forever", (answer(503, {}),) * 3, 3, "(503 Service Unavailable)"),
+    Case("read hangs past the timeout, forever", (hang(TIMEOUT_S + 2),) * 3, 3, "within the timeout (ReadTimeout)"),
+    Case("connection reset mid-body, then success", (reset_mid_body(),), 2, None),
+    Case("connection reset mid-body, forever", (reset_mid_body(),) * 3, 3, "The connection to Datadog"),
+    Case("200 with a body that is not JSON", (raw(200, b"hello, world"),), 1, "body that is not JSON (text/plain)"),
+    Case("HTML error page from a proxy, forever", (raw(502, b"<html>Bad Gateway</html>", "text/html"),) * 3, 3, "502"),
+    Case("empty 200 body", (raw(200, b"", "application/json"),), 1, None),
+    Case("200 with an unexpected JSON shape", (answer(200, ["not", "an", "object"]),), 1, "unexpected shape"),
+    Case(
+        "huge body (30 MB of logs)",
+        (answer(200, huge_logs()),),
+        1,
+        None,
+        ("search_logs", {"query": "*", "limit": 1000}),
+        "/api/v2/logs/events/search",
+    ),
+    Case("slow trickle of bytes", (trickle(b'{"type": "gauge"}' + b" " * 60, 0.25),), 1, f"within {DEADLINE_S} s"),
+]
+
+
+def console_script() -> str:
+    beside = Path(sys.executable).with_name("dd-mcp-server")
+    found = str(beside) if beside.exists() else shutil.which("dd-mcp-server")
+    assert found, "dd-mcp-server is not installed in this environment"
+    return found
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[BlockingPortal]:
+    with start_blocking_portal() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FaultServer]:
+    with serving(answer(200, METADATA)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stderr_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextIO]:
+    with open(tmp_path_factory.mktemp("faults") / "stderr.txt", "w+") as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def client(portal: BlockingPortal, fake: FaultServer, stderr_file: TextIO) -> Iterator[Client]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
+    env.update(
+        DD_API_KEY=API_KEY,
+        DD_APP_KEY=APP_KEY,
+        DD_API_URL=fake.url,
+        DD_MCP_TIMEOUT=str(TIMEOUT_S),
+        DD_MCP_DEADLINE=str(DEADLINE_S),
+    )
+    params = StdioServerParameters(command=console_script(), args=[], env=env)
+    with portal.wrap_async_context_manager(Client(stdio_client(params, errlog=stderr_file))) as connected:
+        yield connected
+
+
+def text_of(result: CallToolResult) -> str:
+    return "".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_fault(case: Case, portal: BlockingPortal, client: Client, fake: FaultServer) -> None:
+    fake.expect(*case.plan)
+    result = portal.call(client.call_tool, *case.call)
+    text = text_of(result)
+    TRANSCRIPT.append(text)
+    attempts = sum(1 for r in fake.received if r.path.split("?")[0] == case.path)
+    outcome = f"error: {text[:90]}" if result.is_error else f"result, {len(text)} chars"
+    REPORTS.setdefault("fault suite over stdio (case, attempts, outcome)", []).append(
+        f"{case.name:<42} {attempts}  {outcome}"
+    )
+    assert attempts == case.attempts
+    if case.error is None:
+        assert not result.is_error, text
+        assert len(text) <= 40_000
+        json.loads(text)
+    else:
+        assert result.is_error
+        assert case.error in text
+        assert "Error executing tool " + case.call[0] + ":" in text, "a crash, not a clear ToolError"
+    fake.expect()
+    after = portal.call(client.call_tool, *METRIC_CALL)
+    assert not after.is_error, f"the server did not recover after {case.name}: {text_of(after)}"
+    assert after.structured_content == {"metric_name": "system.mem.used", **METADATA}
+
+
+def test_huge_body_is_cut_to_the_budget_with_a_note(portal: BlockingPortal, client: Client, fake: FaultServer) -> None:
+    fake.expect(answer(200, huge_logs(count=200)))
+    result = portal.call(client.call_tool, "search_logs", {"query": "*", "limit": 200})
+    shaped = json.loads(text_of(result))
+    assert shaped["_truncated"]["logs"].startswith("kept ")
+    assert shaped["next_cursor"] == "next-page"
+
+
+def test_no_key_appears_in_any_answer_or_on_stderr(stderr_file: TextIO, client: Client) -> None:
+    stderr_file.flush()
+    stderr_file.seek(0)
+    everything = stderr_file.read() + "\n".join(TRANSCRIPT)
+    assert TRANSCRIPT, "run after the fault cases"
+    for key in (API_KEY, APP_KEY):
+        assert key not in everything
+        assert key[-12:] not in everything

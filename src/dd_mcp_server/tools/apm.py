@@ -14,7 +14,19 @@ from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.common.traces import build_tree, service_breakdown
 from dd_mcp_server.services.datadog import next_cursor
-from dd_mcp_server.tools.base import TIME_HELP, UNTRUSTED_NOTE, Cursor, End, Start, datadog, offset_cursor, window
+from dd_mcp_server.tools.base import (
+    TIME_HELP,
+    UNTRUSTED_NOTE,
+    Cursor,
+    End,
+    Facet,
+    GroupLimit,
+    Start,
+    datadog,
+    offset_cursor,
+    search_page,
+    window,
+)
 
 TRACE_PAGE = 1000
 TRACE_MAX_PAGES = 5
@@ -50,13 +62,7 @@ async def list_spans(
     payload = await datadog(ctx).search_spans(query, iso(start_s), iso(end_s), limit, cursor, "-timestamp")
     keep = queried_attributes(query)
     spans = [shape_span(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
-    result: dict[str, Any] = {"from": iso(start_s), "to": iso(end_s), "spans": spans}
-    cursor_next = next_cursor(payload)
-    if cursor_next:
-        result["next_cursor"] = cursor_next
-    if spans:
-        result["_note"] = UNTRUSTED_NOTE
-    return result
+    return search_page("spans", spans, payload, start_s, end_s)
 
 
 def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
@@ -103,10 +109,10 @@ async def aggregate_spans(
         ),
     ] = "count",
     group_by: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=200)]],
+        list[Facet],
         Field(max_length=4, description="Facets to group by, e.g. ['resource_name'] or ['service', 'status']."),
     ] = [],  # noqa: B006  (pydantic copies defaults; this is the schema's default, never mutated)
-    limit: Annotated[int, Field(ge=1, le=100, description="Most groups to return per facet (1-100).")] = 10,
+    limit: GroupLimit = 10,
 ) -> dict[str, Any]:
     """Count spans, or aggregate a measure such as latency, grouped by facets, without pulling raw spans.
 

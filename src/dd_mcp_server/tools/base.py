@@ -26,9 +26,9 @@ from pydantic import Field
 from dd_mcp_server.common.budget import compact_json, fit_budget
 from dd_mcp_server.common.errors import InvalidArgument
 from dd_mcp_server.common.redact import redact, redact_text
-from dd_mcp_server.common.timeparse import time_window
+from dd_mcp_server.common.timeparse import iso, time_window
 from dd_mcp_server.config import Settings
-from dd_mcp_server.services.datadog import DatadogClient, DatadogError
+from dd_mcp_server.services.datadog import DatadogClient, DatadogError, next_cursor
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,24 @@ Cursor = Annotated[
     str | None,
     Field(description="Opaque cursor from a previous call's next_cursor, to fetch the next page. Omit for page 1."),
 ]
+
+
+Facet = Annotated[str, Field(min_length=1, max_length=200)]
+GroupLimit = Annotated[int, Field(ge=1, le=100, description="Most groups to return per facet (1-100).")]
+
+
+def search_page(
+    key: str, items: list[dict[str, Any]], payload: Any, start: int, end: int, *, untrusted: bool = True
+) -> dict[str, Any]:
+    """One page of a v2 search: the window, the items under `key`, the next cursor when there is more,
+    and the untrusted-content note when the items carry text from the user's systems."""
+    page: dict[str, Any] = {"from": iso(start), "to": iso(end), key: items}
+    cursor = next_cursor(payload)
+    if cursor:
+        page["next_cursor"] = cursor
+    if items and untrusted:
+        page["_note"] = UNTRUSTED_NOTE
+    return page
 
 
 def offset_cursor(cursor: str | None) -> int:

@@ -8,8 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.services.datadog import next_cursor
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE, Cursor, End, Start, datadog, window
+from dd_mcp_server.tools.base import Cursor, End, Start, datadog, search_page, window
 
 _MESSAGE_CHARS = 500
 
@@ -50,13 +49,7 @@ async def get_events(
     full_query = " ".join(terms) or "*"
     payload = await datadog(ctx).list_events(full_query, start_s * 1000, end_s * 1000, limit, cursor)
     events = [_event(e) for e in payload.get("data") or [] if isinstance(e, dict)]
-    result: dict[str, Any] = {"query": full_query, "events": events}
-    cursor_next = next_cursor(payload)
-    if cursor_next:
-        result["next_cursor"] = cursor_next
-    if events:
-        result["_note"] = UNTRUSTED_NOTE
-    return result
+    return {"query": full_query, **search_page("events", events, payload, start_s, end_s)}
 
 
 def _event(item: dict[str, Any]) -> dict[str, Any]:

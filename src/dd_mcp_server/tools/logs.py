@@ -10,8 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.aggregates import aggregate_result
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.services.datadog import next_cursor
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE, Cursor, End, Start, datadog, window
+from dd_mcp_server.tools.base import Cursor, End, Facet, GroupLimit, Start, datadog, search_page, window
 
 LogQuery = Annotated[
     str,
@@ -46,14 +45,8 @@ async def search_logs(
     """
     start_s, end_s = window(ctx, start, end)
     payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), limit, cursor, indexes)
-    logs = [_shape_log(item) for item in payload.get("data") or []]
-    result: dict[str, Any] = {"from": iso(start_s), "to": iso(end_s), "logs": logs}
-    cursor_next = next_cursor(payload)
-    if cursor_next:
-        result["next_cursor"] = cursor_next
-    if logs:
-        result["_note"] = UNTRUSTED_NOTE
-    return result
+    logs = [_shape_log(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    return search_page("logs", logs, payload, start_s, end_s)
 
 
 def _shape_log(item: dict[str, Any]) -> dict[str, Any]:
@@ -80,13 +73,13 @@ async def aggregate_logs(
         ),
     ] = "count",
     group_by: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=200)]],
+        list[Facet],
         Field(
             max_length=4,
             description="Facets to group by, e.g. ['service'] or ['service', '@http.status_code']. Empty: one total.",
         ),
     ] = [],  # noqa: B006  (pydantic copies defaults; this is the schema's default, never mutated)
-    limit: Annotated[int, Field(ge=1, le=100, description="Most groups to return per facet (1-100).")] = 10,
+    limit: GroupLimit = 10,
     indexes: Indexes = None,
 ) -> dict[str, Any]:
     """Count log events, or aggregate a measure, grouped by facets, without pulling raw logs.

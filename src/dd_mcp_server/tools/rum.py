@@ -10,8 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.attributes import pick, picked, queried_attributes
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.services.datadog import next_cursor
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE, Cursor, End, Start, datadog, window
+from dd_mcp_server.tools.base import Cursor, End, Start, datadog, search_page, window
 
 # The fields an investigator reads, by dotted path inside a RUM event's attributes.
 FIELDS = (
@@ -61,13 +60,7 @@ async def search_rum_events(
     payload = await datadog(ctx).search_rum_events(query, iso(start_s), iso(end_s), limit, cursor)
     keep = [path for path in queried_attributes(query) if path not in FIELDS]
     events = [_event(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
-    result: dict[str, Any] = {"from": iso(start_s), "to": iso(end_s), "events": events}
-    cursor_next = next_cursor(payload)
-    if cursor_next:
-        result["next_cursor"] = cursor_next
-    if events:
-        result["_note"] = UNTRUSTED_NOTE
-    return result
+    return search_page("events", events, payload, start_s, end_s)
 
 
 def _event(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:

@@ -176,6 +176,7 @@ async def test_a_burst_of_200_concurrent_calls_gets_200_answers() -> None:
         await session.send(burst)
         answers = [await session.answer(n, seconds=60) for n in range(200)]
         assert all("result" in a for a in answers)
+        assert not any(a["result"].get("isError") for a in answers), "the demo answers every one of these"
         report("burst of 200 concurrent tools/call", f"{len(answers)} answers, ids all matched")
 
     await with_server(body)

@@ -118,6 +118,9 @@ async def test_synthetics_rum_slos_downtimes_and_notebooks_answer() -> None:
         notebooks = await call(client, "list_notebooks", query="postmortem")
         notebook = await call(client, "get_notebook", notebook_id=notebooks["notebooks"][0]["id"])
     assert {t["status"] for t in tests["tests"]} == {"live"}
+    checkout = next(t for t in tests["tests"] if t["name"] == "Checkout API")
+    assert checkout["latest"]["last"] == "failed"
+    assert all(t["latest"]["last"] == "passed" for t in tests["tests"] if t is not checkout)
     assert rum["events"]
     assert all(e["type"] == "error" for e in rum["events"])
     assert {s["status"][0]["state"] for s in slos["slos"]} == {"breached", "ok"}

@@ -249,6 +249,15 @@ class DatadogClient:
         params: Params = {"page_size": page_size, "page_number": page_number}
         return await self._get("/api/v1/synthetics/tests", params, scope="synthetics_read")
 
+    async def get_synthetics_results(self, public_id: str, browser: bool) -> Any:
+        kind = "browser/" if browser else ""
+        return await self._get(
+            f"/api/v1/synthetics/tests/{kind}{_segment(public_id)}/results",
+            {},
+            scope="synthetics_read",
+            what=f"synthetic test {public_id!r}",
+        )
+
     # -- rum ---------------------------------------------------------------------------------------
 
     async def search_rum_events(self, query: str, start: str, end: str, limit: int, cursor: str | None) -> Any:

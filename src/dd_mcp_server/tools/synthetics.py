@@ -8,10 +8,15 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
 
 PAGE = 100
 MAX_PAGES = 10
+# Latest results are one request per test: read them for this many tests of the page at most.
+RESULTS_FOR = 10
+# A latest result's status, as Datadog's monitor status of the run.
+RUN_STATUS = {0: "passed", 1: "failed", 2: "no data"}
 
 
 async def get_synthetics_tests(
@@ -22,11 +27,17 @@ async def get_synthetics_tests(
     status: Annotated[
         Literal["live", "paused"] | None, Field(description="Only running ('live') or 'paused' tests.")
     ] = None,
+    with_results: Annotated[
+        bool,
+        Field(
+            description=f"Add each test's latest runs: passed, failed, failing locations (first {RESULTS_FOR} tests)."
+        ),
+    ] = True,
     limit: Annotated[int, Field(ge=1, le=200, description="How many tests to return (1-200).")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List Synthetic tests (uptime, API and browser checks): what each probes, where from, and whether
-    it is passing or failing when Datadog reports it.
+    """List Synthetic tests (uptime, API and browser checks): what each probes, from how many locations,
+    and its latest runs: how many passed and failed, when it last ran, and where it failed.
 
     Use it to see if users are affected from the outside: a failing check on the checkout URL.
     Example: tag='service:checkout', status='live'.
@@ -36,9 +47,9 @@ async def get_synthetics_tests(
     tests: list[dict[str, Any]] = []
     for number in range(MAX_PAGES):
         payload = await client.list_synthetics_tests(PAGE, number)
-        page = [t for t in payload.get("tests") or [] if isinstance(t, dict)]
-        tests.extend(page)
-        if len(page) < PAGE:
+        batch = [t for t in payload.get("tests") or [] if isinstance(t, dict)]
+        tests.extend(batch)
+        if len(batch) < PAGE:
             break
     chosen = [
         t
@@ -48,18 +59,40 @@ async def get_synthetics_tests(
         and (not type or t.get("type") == type)
         and (not status or t.get("status") == status)
     ]
-    states: dict[str, int] = {}
-    for test in chosen:
-        state = str(test.get("overall_state") or test.get("monitor_status") or "unknown")
-        states[state] = states.get(state, 0) + 1
-    result: dict[str, Any] = {
-        "tests": [_test(t) for t in chosen[offset : offset + limit]],
-        "total": len(chosen),
-        "states": states,
-    }
+    page = [_test(t) for t in chosen[offset : offset + limit]]
+    if with_results:
+        for test in [t for t in page if t.get("public_id")][:RESULTS_FOR]:
+            payload = await client.get_synthetics_results(test["public_id"], test.get("type") == "browser")
+            test["latest"] = summarise_runs(payload.get("results") or [])
+    result: dict[str, Any] = {"tests": page, "total": len(chosen)}
     if offset + limit < len(chosen):
         result["next_cursor"] = str(offset + limit)
     return result
+
+
+def summarise_runs(runs: list[Any]) -> dict[str, Any]:
+    """Counts of passed and failed runs, the last run's time and outcome, and where runs failed."""
+    outcomes = [(run, _outcome(run)) for run in runs if isinstance(run, dict)]
+    if not outcomes:
+        return {"runs": 0}
+    latest_run, latest = max(outcomes, key=lambda pair: float(pair[0].get("check_time") or 0))
+    checked = latest_run.get("check_time")
+    summary = {
+        "runs": len(outcomes),
+        "passed": sum(1 for _, o in outcomes if o == "passed"),
+        "failed": sum(1 for _, o in outcomes if o == "failed"),
+        "last": latest,
+        "last_checked": iso(float(checked) / 1000) if isinstance(checked, int | float) else None,
+        "failing_locations": sorted({str(r.get("probe_dc")) for r, o in outcomes if o == "failed"}),
+    }
+    return drop_empty(summary)  # type: ignore[no-any-return]
+
+
+def _outcome(run: dict[str, Any]) -> str:
+    passed = (run.get("result") or {}).get("passed")
+    if isinstance(passed, bool):
+        return "passed" if passed else "failed"
+    return RUN_STATUS.get(run.get("status"), "unknown")  # type: ignore[arg-type]
 
 
 def _test(test: dict[str, Any]) -> dict[str, Any]:
@@ -71,13 +104,11 @@ def _test(test: dict[str, Any]) -> dict[str, Any]:
         "type": test.get("type"),
         "subtype": test.get("subtype"),
         "status": test.get("status"),
-        "state": test.get("overall_state") or test.get("monitor_status"),
         "target": request.get("url") or request.get("host") or (test.get("config") or {}).get("startUrl"),
         "method": request.get("method"),
         "locations": len(test.get("locations") or []) or None,
         "tags": test.get("tags"),
         "monitor_id": test.get("monitor_id"),
-        "last_result": test.get("last_result") or test.get("result"),
     }
     return drop_empty(shaped)  # type: ignore[no-any-return]
 

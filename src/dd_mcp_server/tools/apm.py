@@ -210,28 +210,21 @@ async def list_services(
     """
     offset = offset_cursor(cursor)
     client = datadog(ctx)
+    services: list[dict[str, Any]] = []
+    for number in range(SERVICE_MAX_PAGES):
+        payload = await client.list_service_definitions(SERVICE_PAGE, number)
+        batch = [_service(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+        services.extend(batch)
+        # Without a filter, stop once the page asked for (and one more, to know if there is more) is in.
+        if len(batch) < SERVICE_PAGE or (not query and len(services) > offset + limit):
+            break
     if query:
-        services: list[dict[str, Any]] = []
-        for number in range(SERVICE_MAX_PAGES):
-            payload = await client.list_service_definitions(SERVICE_PAGE, number)
-            page = [_service(item) for item in payload.get("data") or [] if isinstance(item, dict)]
-            services.extend(page)
-            if len(page) < SERVICE_PAGE:
-                break
         needle = query.lower()
         services = [s for s in services if needle in " ".join(str(v) for v in s.values()).lower()]
-        chosen, more = services[offset : offset + limit], offset + limit < len(services)
-    else:
-        if offset % limit:
-            offset = offset - offset % limit
-        payload = await client.list_service_definitions(limit, offset // limit)
-        chosen = [_service(item) for item in payload.get("data") or [] if isinstance(item, dict)]
-        more = len(chosen) == limit
-    result: dict[str, Any] = {"services": chosen}
-    if more:
+    result: dict[str, Any] = {"services": services[offset : offset + limit]}
+    if offset + limit < len(services):
         result["next_cursor"] = str(offset + limit)
     return result
-
 
 def _service(item: dict[str, Any]) -> dict[str, Any]:
     schema = (item.get("attributes") or {}).get("schema") or {}

@@ -1,0 +1,405 @@
+"""The HTTP edge: for every tool, the exact request Datadog receives.
+
+Method, path (as sent on the wire), every query parameter, the auth and client headers, and the
+JSON body of the POST searches, checked against Datadog's published contract. The server clock
+reads NOW (2026-11-24T12:00:00Z), so every time window is exact.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from dd_mcp_server import __version__
+from tests.conftest import API_KEY, APP_KEY, BASE, NOW, connect
+
+HOUR_AGO = "2026-11-24T11:00:00Z"
+NOW_ISO = "2026-11-24T12:00:00Z"
+
+
+@dataclass(frozen=True)
+class Sent:
+    method: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    tool: str
+    args: dict[str, Any]
+    sent: tuple[Sent, ...]
+
+
+def spans_body(kind: str, **attributes: Any) -> dict[str, Any]:
+    return {"data": {"type": kind, "attributes": attributes}}
+
+
+def measure_group(facet: str, limit: int, aggregation: str, metric: str) -> dict[str, Any]:
+    sort = {"type": "measure", "aggregation": aggregation, "order": "desc", "metric": metric}
+    return {"facet": facet, "limit": limit, "sort": sort}
+
+
+CASES = [
+    Case(
+        "query_metrics",
+        {"query": "avg:system.cpu.user{env:prod} by {host}", "start": "now-4h"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/query",
+                {"from": str(NOW - 14400), "to": str(NOW), "query": "avg:system.cpu.user{env:prod} by {host}"},
+            ),
+        ),
+    ),
+    Case(
+        "list_metrics",
+        {"host": "web-1", "tag_filter": "env:prod", "start": "now-1d"},
+        (Sent("GET", "/api/v1/metrics", {"from": str(NOW - 86400), "host": "web-1", "tag_filter": "env:prod"}),),
+    ),
+    Case(
+        "get_metric_metadata",
+        {"metric_name": "trace.http.request.hits"},
+        (
+            Sent("GET", "/api/v1/metrics/trace.http.request.hits"),
+            Sent("GET", "/api/v2/metrics/trace.http.request.hits/all-tags", {"window[seconds]": "86400"}),
+        ),
+    ),
+    Case(
+        "get_metric_metadata",
+        {"metric_name": "odd/name ?x", "include_tags": False},
+        (Sent("GET", "/api/v1/metrics/odd%2Fname%20%3Fx"),),
+    ),
+    Case(
+        "search_logs",
+        {"query": "service:web status:error", "limit": 20, "cursor": "abc", "indexes": ["main"]},
+        (
+            Sent(
+                "POST",
+                "/api/v2/logs/events/search",
+                body={
+                    "filter": {
+                        "query": "service:web status:error",
+                        "from": HOUR_AGO,
+                        "to": NOW_ISO,
+                        "indexes": ["main"],
+                    },
+                    "page": {"limit": 20, "cursor": "abc"},
+                    "sort": "-timestamp",
+                    "options": {"timezone": "UTC"},
+                },
+            ),
+        ),
+    ),
+    Case(
+        "aggregate_logs",
+        {
+            "query": "status:error",
+            "compute": "p95(@duration)",
+            "group_by": ["service", "@http.status_code"],
+            "limit": 5,
+        },
+        (
+            Sent(
+                "POST",
+                "/api/v2/logs/analytics/aggregate",
+                body={
+                    "compute": [{"aggregation": "pc95", "type": "total", "metric": "@duration"}],
+                    "filter": {"query": "status:error", "from": HOUR_AGO, "to": NOW_ISO},
+                    "group_by": [
+                        measure_group("service", 5, "pc95", "@duration"),
+                        measure_group("@http.status_code", 5, "pc95", "@duration"),
+                    ],
+                    "options": {"timezone": "UTC"},
+                },
+            ),
+        ),
+    ),
+    Case(
+        "get_monitors",
+        {
+            "name": "cpu",
+            "tags": "env:prod",
+            "monitor_tags": "team:x",
+            "group_states": ["alert", "warn"],
+            "limit": 10,
+            "cursor": "2",
+        },
+        (
+            Sent(
+                "GET",
+                "/api/v1/monitor",
+                {
+                    "name": "cpu",
+                    "tags": "env:prod",
+                    "monitor_tags": "team:x",
+                    "group_states": "alert,warn",
+                    "with_downtimes": "false",
+                    "page": "2",
+                    "page_size": "10",
+                },
+            ),
+        ),
+    ),
+    Case("get_monitor", {"monitor_id": 123}, (Sent("GET", "/api/v1/monitor/123", {"group_states": "all"}),)),
+    Case(
+        "list_dashboards",
+        {"limit": 25, "cursor": "50"},
+        (Sent("GET", "/api/v1/dashboard", {"filter[deleted]": "false", "count": "25", "start": "50"}),),
+    ),
+    Case("list_dashboards", {"query": "checkout"}, (Sent("GET", "/api/v1/dashboard", {"filter[deleted]": "false"}),)),
+    Case("get_dashboard", {"dashboard_id": "abc-def-ghi"}, (Sent("GET", "/api/v1/dashboard/abc-def-ghi"),)),
+    Case(
+        "list_hosts",
+        {"filter": "env:prod", "sort_field": "cpu", "sort_dir": "desc", "limit": 25, "cursor": "50"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/hosts",
+                {
+                    "filter": "env:prod",
+                    "sort_field": "cpu",
+                    "sort_dir": "desc",
+                    "start": "50",
+                    "count": "25",
+                    "from": str(NOW - 3600),
+                },
+            ),
+        ),
+    ),
+    Case(
+        "get_events",
+        {
+            "query": "deploy",
+            "sources": ["github", "chef"],
+            "tags": ["env:prod"],
+            "priority": "normal",
+            "limit": 10,
+            "cursor": "c1",
+            "start": "now-6h",
+        },
+        (
+            Sent(
+                "GET",
+                "/api/v2/events",
+                {
+                    "filter[query]": "deploy source:(github OR chef) env:prod priority:normal",
+                    "filter[from]": str((NOW - 21600) * 1000),
+                    "filter[to]": str(NOW * 1000),
+                    "sort": "-timestamp",
+                    "page[limit]": "10",
+                    "page[cursor]": "c1",
+                },
+            ),
+        ),
+    ),
+    Case(
+        "list_incidents",
+        {"query": "state:active", "limit": 5, "cursor": "10"},
+        (
+            Sent(
+                "GET",
+                "/api/v2/incidents/search",
+                {"query": "state:active", "sort": "-created", "page[size]": "5", "page[offset]": "10"},
+            ),
+        ),
+    ),
+    Case(
+        "list_incidents",
+        {},
+        (
+            Sent(
+                "GET",
+                "/api/v2/incidents/search",
+                {
+                    "query": "state:(active OR stable OR resolved)",
+                    "sort": "-created",
+                    "page[size]": "20",
+                    "page[offset]": "0",
+                },
+            ),
+        ),
+    ),
+    Case("get_incident", {"incident_id": "abc-123"}, (Sent("GET", "/api/v2/incidents/abc-123", {"include": "users"}),)),
+    Case(
+        "list_spans",
+        {"query": "service:web @http.status_code:500", "limit": 10, "cursor": "x"},
+        (
+            Sent(
+                "POST",
+                "/api/v2/spans/events/search",
+                body=spans_body(
+                    "search_request",
+                    filter={"query": "service:web @http.status_code:500", "from": HOUR_AGO, "to": NOW_ISO},
+                    page={"limit": 10, "cursor": "x"},
+                    sort="-timestamp",
+                    options={"timezone": "UTC"},
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "aggregate_spans",
+        {"compute": "avg(@duration)", "group_by": ["resource_name"], "limit": 3},
+        (
+            Sent(
+                "POST",
+                "/api/v2/spans/analytics/aggregate",
+                body=spans_body(
+                    "aggregate_request",
+                    compute=[{"aggregation": "avg", "type": "total", "metric": "@duration"}],
+                    filter={"query": "*", "from": HOUR_AGO, "to": NOW_ISO},
+                    group_by=[measure_group("resource_name", 3, "avg", "@duration")],
+                    options={"timezone": "UTC"},
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "get_trace",
+        {"trace_id": "7216538916512283041"},
+        (
+            Sent(
+                "POST",
+                "/api/v2/spans/events/search",
+                body=spans_body(
+                    "search_request",
+                    filter={"query": "trace_id:7216538916512283041", "from": "2026-11-23T12:00:00Z", "to": NOW_ISO},
+                    page={"limit": 1000},
+                    sort="timestamp",
+                    options={"timezone": "UTC"},
+                ),
+            ),
+        ),
+    ),
+    Case(
+        "list_services",
+        {},
+        (
+            Sent(
+                "GET",
+                "/api/v2/services/definitions",
+                {"page[size]": "100", "page[number]": "0", "schema_version": "v2.2"},
+            ),
+        ),
+    ),
+    Case(
+        "get_synthetics_tests",
+        {"with_results": False},
+        (Sent("GET", "/api/v1/synthetics/tests", {"page_size": "100", "page_number": "0"}),),
+    ),
+    Case(
+        "search_rum_events",
+        {"query": "@type:error", "limit": 10, "cursor": "r"},
+        (
+            Sent(
+                "POST",
+                "/api/v2/rum/events/search",
+                body={
+                    "filter": {"query": "@type:error", "from": HOUR_AGO, "to": NOW_ISO},
+                    "page": {"limit": 10, "cursor": "r"},
+                    "sort": "-timestamp",
+                    "options": {"timezone": "UTC"},
+                },
+            ),
+        ),
+    ),
+    Case(
+        "list_slos",
+        {"query": "checkout", "tags": "team:payments", "ids": ["abc", "def"], "limit": 20, "cursor": "40"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/slo",
+                {"ids": "abc,def", "query": "checkout", "tags_query": "team:payments", "limit": "20", "offset": "40"},
+            ),
+        ),
+    ),
+    Case(
+        "list_downtimes",
+        {"status": ["active"]},
+        (Sent("GET", "/api/v2/downtime", {"current_only": "true", "page[limit]": "100", "page[offset]": "0"}),),
+    ),
+    Case(
+        "list_downtimes",
+        {},
+        (Sent("GET", "/api/v2/downtime", {"current_only": "false", "page[limit]": "100", "page[offset]": "0"}),),
+    ),
+    Case(
+        "list_notebooks",
+        {"query": "postmortem", "author_handle": "a@b.example", "limit": 10, "cursor": "20"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/notebooks",
+                {
+                    "query": "postmortem",
+                    "author_handle": "a@b.example",
+                    "count": "10",
+                    "start": "20",
+                    "sort_field": "modified",
+                    "sort_dir": "desc",
+                    "include_cells": "false",
+                },
+            ),
+        ),
+    ),
+    Case("get_notebook", {"notebook_id": 7}, (Sent("GET", "/api/v1/notebooks/7"),)),
+]
+
+
+def empty_answer(request: httpx.Request) -> httpx.Response:
+    """A well-formed empty answer, so the tool completes and every request it would send is sent."""
+    return httpx.Response(200, json=[] if request.url.path == "/api/v1/monitor" else {})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.tool}-{n}" for n, c in enumerate(CASES)])
+@pytest.mark.anyio
+async def test_tool_sends_exactly_the_documented_request(case: Case) -> None:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        mock.route().mock(side_effect=empty_answer)
+        async with connect() as client:
+            result = await client.call_tool(case.tool, case.args)
+        sent = [call.request for call in mock.calls]
+    assert not result.is_error, result.content
+    assert len(sent) == len(case.sent)
+    for request, expected in zip(sent, case.sent, strict=True):
+        assert request.method == expected.method
+        assert request.url.raw_path.decode().split("?")[0] == expected.path
+        assert dict(request.url.params) == expected.params
+        assert request.headers["DD-API-KEY"] == API_KEY
+        assert request.headers["DD-APPLICATION-KEY"] == APP_KEY
+        assert request.headers["User-Agent"] == f"dd-mcp-server/{__version__}"
+        assert request.headers["Accept"] == "application/json"
+        if expected.body is None:
+            assert request.content == b""
+        else:
+            assert request.headers["Content-Type"] == "application/json"
+            assert json.loads(request.content) == expected.body
+
+
+def test_every_tool_has_a_request_case() -> None:
+    from dd_mcp_server.tools import TOOLSETS
+
+    tools = {fn.__name__ for functions in TOOLSETS.values() for fn in functions}
+    assert tools == {case.tool for case in CASES}
+
+
+@pytest.mark.anyio
+async def test_synthetics_results_are_read_per_test_from_the_right_endpoint() -> None:
+    tests = {"tests": [{"public_id": "aaa-111-bbb", "type": "api"}, {"public_id": "ccc-222-ddd", "type": "browser"}]}
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/synthetics/tests").respond(200, json=tests)
+        api = mock.get("/api/v1/synthetics/tests/aaa-111-bbb/results").respond(200, json={"results": []})
+        browser = mock.get("/api/v1/synthetics/tests/browser/ccc-222-ddd/results").respond(200, json={"results": []})
+        async with connect() as client:
+            result = await client.call_tool("get_synthetics_tests", {})
+        assert api.call_count == 1
+        assert browser.call_count == 1
+    assert not result.is_error

@@ -1,0 +1,115 @@
+"""The console script as a person runs it: help, version, missing keys, an unknown site, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dd_mcp_server import __version__
+from tests.conftest import API_KEY, APP_KEY
+
+pytestmark = pytest.mark.stdio
+
+SCRIPT = str(Path(sys.executable).with_name("dd-mcp-server"))
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "cli-test", "version": "1"}},
+}
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
+    return subprocess.run(
+        [SCRIPT, *args], input=stdin, capture_output=True, text=True, env={**clean, **(env or {})}, timeout=30
+    )
+
+
+def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str]:
+    """Initialize and list tools over stdio; the two JSON-RPC answers and what stderr said.
+
+    Stdin stays open until both answers are in: closing it ends the session, pending requests included.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
+    process = subprocess.Popen(
+        [SCRIPT, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**clean, **(env or {})},
+    )
+    watchdog = threading.Timer(30, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        for line in (INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}, TOOLS_LIST):
+            process.stdin.write(json.dumps(line) + "\n")
+            process.stdin.flush()
+        answers = [json.loads(process.stdout.readline()) for _ in range(2)]
+        process.stdin.close()
+        stderr = process.stderr.read() if process.stderr else ""
+        process.wait()
+    finally:
+        watchdog.cancel()
+        process.kill()
+    return answers, stderr
+
+
+def test_missing_keys_exit_2_with_one_line_on_stderr_and_nothing_on_stdout() -> None:
+    done = run()
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DD_API_KEY" in lines[0]
+    assert "DD_APP_KEY" in lines[0]
+
+
+def test_one_missing_key_is_also_refused() -> None:
+    done = run(env={"DD_API_KEY": API_KEY})
+    assert done.returncode == 2
+    assert "DD_APP_KEY" in done.stderr
+    assert API_KEY not in done.stderr
+
+
+def test_version_and_help() -> None:
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout.strip() == f"dd-mcp-server {__version__}"
+    helped = run("--help")
+    assert helped.returncode == 0
+    assert "--demo" in helped.stdout
+    assert "DD_API_KEY" in helped.stdout
+
+
+def test_a_bad_setting_exits_2_naming_it() -> None:
+    done = run(env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com"})
+    assert done.returncode == 2
+    assert "DD_API_URL" in done.stderr
+    assert done.stdout == ""
+
+
+def test_an_unknown_site_warns_on_stderr_and_still_serves() -> None:
+    answers, stderr = session(env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_SITE": "datadoghq.example"})
+    assert "not a known Datadog site" in stderr
+    assert answers[0]["result"]["serverInfo"]["name"] == "dd-mcp-server"
+    assert len(answers[1]["result"]["tools"]) == 23
+    assert API_KEY not in stderr
+
+
+def test_demo_serves_every_tool_without_keys() -> None:
+    answers, _ = session("--demo")
+    tools = answers[1]["result"]["tools"]
+    assert len(tools) == 23
+    assert all(tool["annotations"]["readOnlyHint"] for tool in tools)

@@ -21,13 +21,13 @@ AGGREGATIONS = (
     "pc99",
 )
 _ALIASES = {"p50": "median", "p75": "pc75", "p90": "pc90", "p95": "pc95", "p98": "pc98", "p99": "pc99"}
-_FORM = re.compile(r"\s*([a-z0-9]+)\s*(?:\(\s*([^()\s]*)\s*\))?\s*")
+_FORM = re.compile(r"\s*([A-Za-z0-9]+)\s*(?:\(\s*([^()\s]*)\s*\))?\s*")
 _EXAMPLE = "'count', 'avg(@duration)', 'p95(@duration)', 'cardinality(@usr.id)'"
 
 
 def parse_compute(text: str) -> tuple[str, str | None]:
     """(aggregation, measure) from `count`, `count(*)`, `avg(@duration)`, `p95(@http.response_time)`."""
-    match = _FORM.fullmatch(text.lower() if "(" not in text else text)
+    match = _FORM.fullmatch(text)
     if not match:
         raise InvalidArgument("compute", f"cannot read {text[:80]!r}", _EXAMPLE)
     name, measure = match.group(1).lower(), match.group(2) or None

@@ -407,7 +407,14 @@ def test_pick_reads_any_nested_path(parts: list[str], value: Any) -> None:
 
 @given(
     st.lists(
-        st.one_of(st.integers(), st.floats(allow_nan=False), st.none(), st.text(max_size=3), st.booleans()), max_size=10
+        st.one_of(
+            st.integers(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.none(),
+            st.text(max_size=3),
+            st.booleans(),
+        ),
+        max_size=10,
     )
 )
 def test_aggregate_groups_are_ranked_largest_first_with_non_numbers_last(values: list[Any]) -> None:

@@ -226,6 +226,7 @@ async def list_services(
         result["next_cursor"] = str(offset + limit)
     return result
 
+
 def _service(item: dict[str, Any]) -> dict[str, Any]:
     schema = (item.get("attributes") or {}).get("schema") or {}
     shaped = {

@@ -41,3 +41,19 @@ async def test_toolsets_setting_limits_the_tools_and_their_arguments() -> None:
         result = await client.call_tool("search_logs", {})
     assert names == {"list_spans", "aggregate_spans", "get_trace", "list_services", "list_slos"}
     assert result.is_error
+
+
+@pytest.mark.anyio
+async def test_a_rejected_value_is_one_plain_line_with_the_arguments_own_description() -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_monitor", {"monitor_id": "abc"})
+        both = await client.call_tool("query_metrics", {"start": "now"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text == (
+        "Invalid argument 'monitor_id': Input should be a valid integer, unable to parse string as an integer "
+        "(got 'abc'). monitor_id: The monitor's numeric id, e.g. 1234567."
+    )
+    lines = both.content[0].text.splitlines()  # type: ignore[union-attr]
+    assert len(lines) == 1
+    assert lines[0].startswith("Invalid argument 'query': Field required. query: Datadog metric query")
+    assert "pydantic" not in text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -12,6 +14,7 @@ import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent
+from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
 from dd_mcp_server.config import Settings
@@ -56,10 +59,9 @@ def build_server(
         "dd-mcp-server",
         version=__version__,
         instructions=INSTRUCTIONS,
-        website_url="https://github.com/dd-mcp-server/dd-mcp-server",
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[UnknownArguments(known)],
+        middleware=[ArgumentErrors(known)],
     )
     for toolset in settings.toolsets:
         for fn in TOOLSETS[toolset]:
@@ -67,35 +69,78 @@ def build_server(
     return server
 
 
-def arguments_of(fn: Callable[..., Any]) -> frozenset[str]:
-    """The argument names a tool function takes (its MCP context excluded)."""
-    return frozenset(name for name in inspect.signature(fn).parameters if name != "ctx")
+def arguments_of(fn: Callable[..., Any]) -> dict[str, str]:
+    """A tool function's arguments (its MCP context excluded), each with the description the model sees."""
+    described: dict[str, str] = {}
+    for name, parameter in inspect.signature(fn, eval_str=True).parameters.items():
+        if name == "ctx":
+            continue
+        infos = [m for m in getattr(parameter.annotation, "__metadata__", ()) if isinstance(m, FieldInfo)]
+        described[name] = next((info.description for info in infos if info.description), "")
+    return described
 
 
-class UnknownArguments:
-    """Answer a tools/call that names an argument the tool does not have with an error saying so.
+class ArgumentErrors:
+    """Make argument mistakes plain to the model.
 
-    Without this, pydantic would drop the stray argument silently: a model that writes
-    `from` for `start` would get the default window and never know.
+    An argument the tool does not have is refused (pydantic would drop it silently: a model that
+    writes `from` for `start` would get the default window and never know). A value pydantic
+    rejects comes back as one line per argument, with what was wrong and that argument's own
+    description (its forms and an example) instead of pydantic's report.
     """
 
-    def __init__(self, known: dict[str, frozenset[str]]) -> None:
+    def __init__(self, known: dict[str, dict[str, str]]) -> None:
         self.known = known
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params if isinstance(ctx.params, dict) else {}
         name, arguments = params.get("name"), params.get("arguments")
-        if ctx.method == "tools/call" and name in self.known and isinstance(arguments, dict):
+        if ctx.method != "tools/call" or name not in self.known:
+            return await call_next(ctx)
+        if isinstance(arguments, dict):
             unknown = sorted(str(key) for key in arguments if key not in self.known[name])
             if unknown:
-                return CallToolResult(
-                    content=[TextContent(type="text", text=self.message(name, unknown))], is_error=True
-                )
-        return await call_next(ctx)
+                return error_result(self.unknown_message(name, unknown))
+        result = await call_next(ctx)
+        # The handler's answer arrives here already serialised to its wire form.
+        if isinstance(result, dict) and result.get("isError"):
+            content = result.get("content") or [{}]
+            text = content[0].get("text") if isinstance(content[0], dict) else None
+            if isinstance(text, str) and _VALIDATION.match(text):
+                result["content"] = [{"type": "text", "text": self.validation_message(name, text)}]
+        return result
 
-    def message(self, tool: str, unknown: list[str]) -> str:
+    def unknown_message(self, tool: str, unknown: list[str]) -> str:
         hint = " Time windows are start and end." if {"from", "to"} & set(unknown) else ""
         return (
             f"Unknown argument {', '.join(repr(u) for u in unknown)} for {tool}: it takes "
             f"{', '.join(sorted(self.known[tool]))}.{hint} Call again without it."
         )
+
+    def validation_message(self, tool: str, report: str) -> str:
+        """pydantic's report as `Invalid argument 'x': what was wrong (got v). x: its description.`"""
+        problems: dict[str, str] = {}
+        lines = report.splitlines()[1:]
+        for location, detail in itertools.pairwise(lines):
+            if location.startswith(" ") or not detail.startswith("  ") or detail.startswith("    "):
+                continue
+            argument = location.split(".")[0]
+            message = detail.strip().split(" [type=")[0]
+            got = _INPUT.search(detail)
+            if got and message != "Field required":
+                message += f" (got {got.group(1)[:80]})"
+            problems.setdefault(argument, message)
+        described = self.known[tool]
+        return "\n".join(
+            f"Invalid argument '{argument}': {message}."
+            + (f" {argument}: {described[argument]}" if described.get(argument) else "")
+            for argument, message in problems.items()
+        )
+
+
+_VALIDATION = re.compile(r"^Error executing tool \S+: \d+ validation errors? for \S+Arguments\n")
+_INPUT = re.compile(r"input_value=(.*?), input_type=")
+
+
+def error_result(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)

@@ -64,17 +64,21 @@ def now(ctx: Context) -> float:
     return state(ctx).now()
 
 
-def masked(result: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """`result` with secrets masked (unless DD_MCP_REDACT=off) and a count of what was masked.
+def mask(value: Any, settings: Settings, counts: Counter[str]) -> Any:
+    """`value` (a result or a message) with secrets masked, unless DD_MCP_REDACT=off; `counts` tallies them.
 
     The server's own keys are masked even with redaction off: they must never reach the model.
     """
     own_keys = [key for key in (settings.api_key, settings.app_key) if len(key) >= MIN_KEY_CHARS]
-    counts: Counter[str] = Counter()
     if settings.redact:
-        cleaned: dict[str, Any] = redact(result, own_keys, counts)
-    else:
-        cleaned = json.loads(redact_text(json.dumps(result), own_keys, counts))
+        return redact(value, own_keys, counts)
+    return json.loads(redact_text(json.dumps(value), own_keys, counts))
+
+
+def masked(result: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A result with secrets masked and, when any were, a count of them by kind."""
+    counts: Counter[str] = Counter()
+    cleaned: dict[str, Any] = mask(result, settings, counts)
     if counts:
         cleaned["_redacted"] = dict(sorted(counts.items()))
     return cleaned
@@ -102,7 +106,8 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
                 "not answering. Nothing is wrong with the arguments; try a smaller time window or limit, or later."
             ) from None
         except (DatadogError, InvalidArgument) as exc:
-            raise ToolError(str(exc)) from None
+            # Datadog's own error text is quoted to the model, and it may echo what it was sent.
+            raise ToolError(mask(str(exc), settings, Counter())) from None
         except (AttributeError, KeyError, TypeError, ValueError):
             # Shaping met a response that does not match Datadog's published schema.
             log.exception("tool %s could not read Datadog's answer", fn.__name__)

@@ -148,4 +148,3 @@ def test_limits_and_switches(var: str, raw: str, field: str, value: object) -> N
 def test_bad_settings_are_errors_naming_the_variable(var: str, raw: str) -> None:
     with pytest.raises(ConfigError, match=var):
         load_settings({**KEYS, var: raw})
-

@@ -11,7 +11,7 @@ from dd_mcp_server.common.aggregates import aggregate_result
 from dd_mcp_server.common.attributes import picked, queried_attributes
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.common.traces import build_tree, service_breakdown
 from dd_mcp_server.services.datadog import next_cursor
 from dd_mcp_server.tools.base import (
@@ -149,7 +149,7 @@ async def get_trace(
         ),
     ],
     start: Annotated[
-        str | int | None,
+        TimeArg,
         Field(description=f"Look for the trace's spans from this time: {TIME_HELP}. Default: now-1d."),
     ] = None,
     end: End = None,

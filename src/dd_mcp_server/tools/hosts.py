@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, window
 
 
@@ -27,7 +27,7 @@ async def list_hosts(
     ] = None,
     sort_dir: Annotated[Literal["asc", "desc"] | None, Field(description="Sort direction.")] = None,
     start: Annotated[
-        str | int | None,
+        TimeArg,
         Field(description="Only hosts that reported since this time ('now-2h', epoch seconds). Default: now-1h."),
     ] = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="How many hosts to return (1-1000).")] = 50,

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from dd_mcp_server.common.series import downsample
-from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, window
 
 TAG_WINDOW_SECONDS = 86400
@@ -81,7 +81,7 @@ async def list_metrics(
         Field(max_length=1000, description="Only metrics with these tags, e.g. 'env:prod AND service:web'."),
     ] = None,
     start: Annotated[
-        str | int | None,
+        TimeArg,
         Field(description="List metrics that reported since this time ('now-1d', epoch seconds). Default: now-1h."),
     ] = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="How many names to return (1-1000).")] = 100,

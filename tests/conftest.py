@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -33,6 +37,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def console_script() -> str:
+    """The installed `dd-mcp-server`, beside this Python (tests run in the project's environment)."""
+    beside = Path(sys.executable).with_name("dd-mcp-server")
+    found = str(beside) if beside.exists() else shutil.which("dd-mcp-server")
+    assert found, "dd-mcp-server is not installed in this environment"
+    return found
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any Datadog settings, plus `extra`."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}, **extra}
 
 
 @pytest.fixture

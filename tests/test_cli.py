@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dd_mcp_server import __version__
-from tests.conftest import API_KEY, APP_KEY
+from tests.conftest import API_KEY, APP_KEY, clean_env, console_script
 
 pytestmark = pytest.mark.stdio
 
-SCRIPT = str(Path(sys.executable).with_name("dd-mcp-server"))
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -28,9 +24,8 @@ INITIALIZE = {
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
     return subprocess.run(
-        [SCRIPT, *args], input=stdin, capture_output=True, text=True, env={**clean, **(env or {})}, timeout=30
+        [console_script(), *args], input=stdin, capture_output=True, text=True, env=clean_env(**(env or {})), timeout=30
     )
 
 
@@ -39,14 +34,13 @@ def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[st
 
     Stdin stays open until both answers are in: closing it ends the session, pending requests included.
     """
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
     process = subprocess.Popen(
-        [SCRIPT, *args],
+        [console_script(), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**clean, **(env or {})},
+        env=clean_env(**(env or {})),
     )
     watchdog = threading.Timer(30, process.kill)
     watchdog.start()

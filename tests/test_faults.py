@@ -8,12 +8,8 @@ model read. The cases and outcomes are printed as a table at the end of the test
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
@@ -22,7 +18,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
 
-from tests.conftest import API_KEY, APP_KEY, REPORTS
+from tests.conftest import API_KEY, APP_KEY, REPORTS, clean_env, console_script
 from tests.fault_server import (
     Behaviour,
     FaultServer,
@@ -95,13 +91,6 @@ CASES = [
 ]
 
 
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("dd-mcp-server")
-    found = str(beside) if beside.exists() else shutil.which("dd-mcp-server")
-    assert found, "dd-mcp-server is not installed in this environment"
-    return found
-
-
 @pytest.fixture(scope="module")
 def portal() -> Iterator[BlockingPortal]:
     with start_blocking_portal() as running:
@@ -122,8 +111,7 @@ def stderr_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextIO]:
 
 @pytest.fixture(scope="module")
 def client(portal: BlockingPortal, fake: FaultServer, stderr_file: TextIO) -> Iterator[Client]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
-    env.update(
+    env = clean_env(
         DD_API_KEY=API_KEY,
         DD_APP_KEY=APP_KEY,
         DD_API_URL=fake.url,

@@ -6,12 +6,8 @@ These run the installed console script with --demo and speak raw JSON lines to i
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,7 +15,7 @@ import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
 
-from tests.conftest import REPORTS
+from tests.conftest import REPORTS, clean_env, console_script
 
 pytestmark = pytest.mark.stdio
 
@@ -30,17 +26,6 @@ INITIALIZE = {
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "abuse", "version": "1"}},
 }
 INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).with_name("dd-mcp-server")
-    found = str(beside) if beside.exists() else shutil.which("dd-mcp-server")
-    assert found, "dd-mcp-server is not installed in this environment"
-    return found
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}
 
 
 class Session:

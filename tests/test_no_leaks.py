@@ -69,3 +69,22 @@ async def test_no_key_in_any_answer_or_log_record(outcome: str, caplog: pytest.L
         assert key[-12:] not in everything
     if "echoing" in outcome:
         assert "[REDACTED:datadog_key]" in everything
+
+
+@pytest.mark.parametrize("redact", ["on", "off"])
+@pytest.mark.anyio
+async def test_redaction_switch_masks_found_secrets_and_always_the_servers_own_keys(redact: str) -> None:
+    line = f"deploy used AKIAIOSFODNN7EXAMPLE and {API_KEY}"
+    log = {"attributes": {"message": line, "service": "web"}}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"data": [log]}))
+    async with connect(transport=transport, env={"DD_MCP_REDACT": redact}) as client:
+        result = await client.call_tool("search_logs", {})
+    answer = result.structured_content or {}
+    message = answer["logs"][0]["message"]
+    assert API_KEY not in message
+    if redact == "on":
+        assert message == "deploy used [REDACTED:aws_access_key] and [REDACTED:datadog_key]"
+        assert answer["_redacted"] == {"aws_access_key": 1, "datadog_key": 1}
+    else:
+        assert message == "deploy used AKIAIOSFODNN7EXAMPLE and [REDACTED:datadog_key]"
+        assert answer["_redacted"] == {"datadog_key": 1}

@@ -92,12 +92,18 @@ def redact_text(text: str, known: Iterable[str] = (), counts: Counter[str] | Non
     `known` are exact secrets (this server's own keys) masked wherever they appear.
     """
     tally = counts if counts is not None else Counter()
-    for secret in known:
-        if secret and secret in text:
-            tally["datadog_key"] += text.count(secret)
-            text = text.replace(secret, "[REDACTED:datadog_key]")
+    text = mask_known(text, known, tally)
     for detector in DETECTORS:
         text = detector.pattern.sub(_replacer(detector, tally), text)
+    return text
+
+
+def mask_known(text: str, known: Iterable[str], counts: Counter[str]) -> str:
+    """`text` with each exact secret in `known` replaced by [REDACTED:datadog_key], counted."""
+    for secret in known:
+        if secret and secret in text:
+            counts["datadog_key"] += text.count(secret)
+            text = text.replace(secret, "[REDACTED:datadog_key]")
     return text
 
 

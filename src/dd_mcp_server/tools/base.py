@@ -25,7 +25,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.budget import compact_json, fit_budget
 from dd_mcp_server.common.errors import InvalidArgument
-from dd_mcp_server.common.redact import redact, redact_text
+from dd_mcp_server.common.redact import mask_known, redact
 from dd_mcp_server.common.timeparse import TimeArg, iso, time_window
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError, next_cursor
@@ -72,7 +72,7 @@ def mask(value: Any, settings: Settings, counts: Counter[str]) -> Any:
     own_keys = [key for key in (settings.api_key, settings.app_key) if len(key) >= MIN_KEY_CHARS]
     if settings.redact:
         return redact(value, own_keys, counts)
-    return json.loads(redact_text(json.dumps(value), own_keys, counts))
+    return json.loads(mask_known(json.dumps(value), own_keys, counts))
 
 
 def masked(result: dict[str, Any], settings: Settings) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -35,6 +34,7 @@ class Session:
         self.process = process
         self.answers: dict[Any, dict[str, Any]] = {}
         self.other: list[str] = []
+        self.unreadable: list[int] = []
         self.arrived = anyio.Event()
 
     async def send(self, message: dict[str, Any] | str) -> None:
@@ -50,7 +50,9 @@ class Session:
             while "\n" in buffer:
                 line, buffer = buffer.split("\n", 1)
                 message = json.loads(line)  # anything on stdout must be JSON-RPC
-                if "id" in message:
+                if "id" in message and message["id"] is None:
+                    self.unreadable.append(message["error"]["code"])
+                elif "id" in message:
                     self.answers[message["id"]] = message
                 else:
                     self.other.append(line)
@@ -92,15 +94,17 @@ def call(request_id: Any, tool: str, arguments: dict[str, Any]) -> dict[str, Any
     }
 
 
-def lines_of_garbage() -> Iterator[str]:
-    yield "{not json"
-    yield '{"jsonrpc": "2.0", "id": 5, "method": '
-    yield "[1, 2, 3]"
-    yield '"just a string"'
-    yield '{"foo": "bar"}'
-    yield "\u0000\u0001\u0002"
-    yield "{" * 5000
-    yield ""
+# Each unreadable line, and the JSON-RPC error code it must be answered with (id null).
+GARBAGE = [
+    ("{not json", -32700),
+    ('{"jsonrpc": "2.0", "id": 5, "method": ', -32700),
+    ("[1, 2, 3]", -32600),
+    ('"just a string"', -32600),
+    ('{"foo": "bar"}', -32600),
+    ("\u0000\u0001\u0002", -32700),
+    ("{" * 5000, -32700),
+    ("", -32700),
+]
 
 
 @pytest.mark.anyio
@@ -127,9 +131,13 @@ async def test_malformed_lines_and_unknown_methods_do_not_stop_the_server() -> N
         await session.send(INITIALIZE)
         await session.answer("init")
         await session.send(INITIALIZED)
-        for garbage in lines_of_garbage():
+        for garbage, _ in GARBAGE:
             await session.send(garbage)
-        report("8 malformed lines (bad JSON, arrays, NULs, 5000 braces)", "no crash, no stray output")
+        with anyio.fail_after(10):
+            while len(session.unreadable) < len(GARBAGE):
+                await session.arrived.wait()
+        assert session.unreadable == [code for _, code in GARBAGE]
+        report("8 malformed lines (bad JSON, arrays, NULs, 5000 braces)", "each answered -32700 or -32600, id null")
         await session.send({"jsonrpc": "2.0", "id": "bogus", "method": "bogus/method", "params": {}})
         bogus = await session.answer("bogus")
         assert bogus["error"]["code"] == -32601

@@ -49,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dd_mcp_server.demo import demo_transport
 
         transport = demo_transport()
+    import anyio
+
+    from dd_mcp_server.stdio import serve_stdio
+
     with contextlib.suppress(KeyboardInterrupt):
-        build_server(settings, transport=transport).run("stdio")
+        anyio.run(serve_stdio, build_server(settings, transport=transport))
     return 0

@@ -57,3 +57,25 @@ async def test_a_rejected_value_is_one_plain_line_with_the_arguments_own_descrip
     assert len(lines) == 1
     assert lines[0].startswith("Invalid argument 'query': Field required. query: Datadog metric query")
     assert "pydantic" not in text
+
+
+@pytest.mark.anyio
+async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> None:
+    async with connect() as client:
+        tools = (await client.list_tools()).tools
+    assert len(tools) == 23
+    for tool in tools:
+        annotations = tool.annotations
+        assert annotations is not None
+        assert (annotations.read_only_hint, annotations.open_world_hint) == (True, True), tool.name
+        assert annotations.destructive_hint is False
+        properties = tool.input_schema.get("properties", {})
+        assert not {"from", "to", "page", "offset", "id"} & set(properties), tool.name
+        if "limit" in properties:
+            assert properties["limit"]["minimum"] == 1
+            assert properties["limit"]["maximum"] <= 1000
+            assert 1 <= properties["limit"]["default"] <= properties["limit"]["maximum"]
+        for name, schema in properties.items():
+            assert schema.get("description"), f"{tool.name}.{name} has no description"
+        ids = [name for name in properties if name.endswith("_id")]
+        assert ids == [name for name in tool.input_schema.get("required", []) if name.endswith("_id")]

@@ -412,3 +412,21 @@ async def test_rum_slos_notebooks_and_metric_tags_are_shaped() -> None:
     assert metadata["tags"]["host"][-1] == "…2 more"
     assert len(metadata["tags"]["host"]) == 11
     assert metadata["tags"]["lonely"] == [""]
+
+
+@pytest.mark.anyio
+async def test_one_synthetic_test_without_readable_runs_does_not_hide_the_others() -> None:
+    tests = [
+        {"public_id": "m-1", "name": "App login", "type": "mobile"},
+        {"public_id": "a-1", "name": "API", "type": "api"},
+    ]
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/synthetics/tests").respond(200, json={"tests": tests})
+        mock.get("/api/v1/synthetics/tests/m-1/results").respond(404, json={"errors": ["not found"]})
+        mock.get("/api/v1/synthetics/tests/a-1/results").respond(
+            200, json={"results": [{"status": 0, "check_time": NOW * 1000}]}
+        )
+        answer = await shaped("get_synthetics_tests", {}, mock)
+    mobile, api = answer["tests"]
+    assert "does not exist" in mobile["latest"]["unavailable"]
+    assert api["latest"]["last"] == "passed"

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.services.datadog import DatadogError
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
 
 PAGE = 100
@@ -62,7 +63,12 @@ async def get_synthetics_tests(
     page = [_test(t) for t in chosen[offset : offset + limit]]
     if with_results:
         for test in [t for t in page if t.get("public_id")][:RESULTS_FOR]:
-            payload = await client.get_synthetics_results(test["public_id"], test.get("type") == "browser")
+            try:
+                payload = await client.get_synthetics_results(test["public_id"], test.get("type") == "browser")
+            except DatadogError as exc:
+                # One test's runs being unreadable must not hide the others.
+                test["latest"] = {"unavailable": str(exc)}
+                continue
             test["latest"] = summarise_runs(payload.get("results") or [])
     result: dict[str, Any] = {"tests": page, "total": len(chosen)}
     if offset + limit < len(chosen):

@@ -11,6 +11,7 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _RELATIVE = re.compile(r"now(?:\s*-\s*(\d+)\s*([smhdw]))?")
 # Epoch values above this are taken as milliseconds (year 5138 in seconds, 1973 in milliseconds).
 _MILLISECONDS_FROM = 10**11
+_END_OF_9999 = 253402300800  # 10000-01-01T00:00:00Z
 _EXAMPLES = "'now-15m', 'now-2h', 'now-7d', 'now', 1732406400 or '2026-11-24T09:30:00Z'"
 
 TimeArg = str | int | float | None
@@ -21,14 +22,21 @@ def parse_time(value: TimeArg, *, argument: str, now: float) -> int:
     if isinstance(value, bool):
         raise InvalidArgument(argument, "expected a time, got a boolean", _EXAMPLES)
     if isinstance(value, int | float):
-        return _from_epoch(float(value), argument)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for any float
+            raise InvalidArgument(argument, "the number is outside 1970..9999 as epoch seconds", _EXAMPLES) from None
+        return _from_epoch(number, argument)
     text = str(value).strip().lower()
     match = _RELATIVE.fullmatch(text)
     if match:
         amount, unit = match.groups()
-        offset = int(amount) * UNIT_SECONDS[unit] if amount else 0
-        if offset > now:
-            raise InvalidArgument(argument, f"{value!r} reaches before 1970", _EXAMPLES)
+        try:
+            offset: int | None = int(amount) * UNIT_SECONDS[unit] if amount else 0
+        except ValueError:  # more digits than int() reads (4300): far before 1970 in any unit
+            offset = None
+        if offset is None or offset > now:
+            raise InvalidArgument(argument, f"{str(value)[:80]!r} reaches before 1970", _EXAMPLES)
         return int(now) - offset
     try:
         return _from_epoch(float(text), argument)
@@ -40,13 +48,16 @@ def parse_time(value: TimeArg, *, argument: str, now: float) -> int:
         raise InvalidArgument(argument, f"cannot read {str(value)[:80]!r} as a time", _EXAMPLES) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp())
+    seconds = moment.timestamp()
+    if not 0 <= seconds < _END_OF_9999:
+        raise InvalidArgument(argument, f"{str(value)[:80]!r} is outside 1970..9999", _EXAMPLES)
+    return int(seconds)
 
 
 def time_window(start: TimeArg, end: TimeArg, *, now: float, default_span: int = 3600) -> tuple[int, int]:
     """The (start, end) epoch seconds of a query window; the default is the last `default_span` seconds."""
     end_s = parse_time(end, argument="end", now=now) if end is not None else int(now)
-    start_s = parse_time(start, argument="start", now=now) if start is not None else end_s - default_span
+    start_s = parse_time(start, argument="start", now=now) if start is not None else max(0, end_s - default_span)
     if start_s >= end_s:
         raise InvalidArgument(
             "start",
@@ -65,6 +76,6 @@ def _from_epoch(value: float, argument: str) -> int:
     if value != value or value in (float("inf"), float("-inf")):
         raise InvalidArgument(argument, "expected a finite time", _EXAMPLES)
     seconds = value / 1000 if abs(value) >= _MILLISECONDS_FROM else value
-    if not 0 <= seconds < 253402300800:  # 9999-12-31
+    if not 0 <= seconds < _END_OF_9999:
         raise InvalidArgument(argument, f"{value:g} is outside 1970..9999 as epoch seconds", _EXAMPLES)
     return int(seconds)

@@ -16,7 +16,9 @@ def simplify_widgets(widgets: Any) -> list[dict[str, Any]]:
 
 
 def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
-    definition = widget.get("definition") or {}
+    definition = widget.get("definition")
+    if not isinstance(definition, dict):  # an unknown or broken widget still shows as an entry, not a crash
+        definition = {}
     shaped: dict[str, Any] = {"title": definition.get("title"), "type": definition.get("type")}
     queries = definition_queries(definition)
     if queries:

@@ -54,7 +54,8 @@ def build_server(
         finally:
             await client.aclose()
 
-    known = {fn.__name__: arguments_of(fn) for toolset in settings.toolsets for fn in TOOLSETS[toolset]}
+    selected = [fn for toolset in settings.toolsets for fn in TOOLSETS[toolset]]
+    known = {fn.__name__: arguments_of(fn) for fn in selected}
     server: MCPServer[ToolState] = MCPServer(
         "dd-mcp-server",
         version=__version__,
@@ -63,9 +64,8 @@ def build_server(
         log_level="WARNING",
         middleware=[ArgumentErrors(known)],
     )
-    for toolset in settings.toolsets:
-        for fn in TOOLSETS[toolset]:
-            server.add_tool(as_tool(fn), description=description(fn), annotations=READ_ONLY, structured_output=False)
+    for fn in selected:
+        server.add_tool(as_tool(fn), description=description(fn), annotations=READ_ONLY, structured_output=False)
     return server
 
 

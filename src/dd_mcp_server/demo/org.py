@@ -192,7 +192,8 @@ class Org:
                         "host": SERVICES[service]["host"],
                         "type": "db" if service == "postgres" else "web",
                         "status": "error" if error else "ok",
-                        "tags": [f"service:{service}", "env:prod", "version:2.14.0" if service == "payments" else ""],
+                        "tags": [f"service:{service}", "env:prod"]
+                        + (["version:2.14.0"] if service == "payments" else []),
                         "custom": custom,
                     },
                 }

@@ -1,0 +1,97 @@
+"""Text and JSON values made safe to hand to a model: encodable, visible, finite, shallow, cut cleanly.
+
+Datadog relays whatever the user's systems wrote. A lone UTF-16 surrogate cannot be encoded as
+UTF-8 (the stdio transport would die writing it), invisible Unicode tag characters and bidi
+controls can hide instructions from a human reviewer, NaN is not JSON, and a value nested
+thousands of levels deep exhausts any recursive reader. Everything here is linear in the size
+of its input and uses no recursion.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+# Deeper containers are replaced by MARKER_TOO_DEEP: no real Datadog answer comes near it.
+MAX_DEPTH = 48
+MARKER_TOO_DEEP = "…(nested too deeply, not shown)"
+
+# What redaction writes in place of a secret; a cut never ends inside one.
+MASK = re.compile(r"\[REDACTED:[a-z0-9_]{1,40}\]")
+_MASK_LONGEST = 52  # len("[REDACTED:") + 40 + len("]") + slack
+
+# Surrogates (never encodable on their own), Unicode tag characters (U+E0000-E007F, invisible
+# carriers of hidden text) and bidi controls (reorder what a human sees).
+_UNSAFE = re.compile("[\ud800-\udfff]|[\U000e0000-\U000e007f]|[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """`text` with surrogates replaced by U+FFFD and tag characters and bidi controls removed."""
+    if text.isascii():
+        return text
+    return _UNSAFE.sub(_replacement, text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return REPLACEMENT if "\ud800" <= match.group() <= "\udfff" else ""
+
+
+def clip(text: str, limit: int, marker: str = "…") -> str:
+    """At most `limit` characters of `text` (plus `marker` when cut), never ending inside a mask.
+
+    A cut that would fall inside `[REDACTED:kind]` moves back to just before it, so a reader
+    never sees half a mask (and never mistakes it for data).
+    """
+    if len(text) <= limit:
+        return text
+    cut = max(0, limit)
+    for match in MASK.finditer(text, max(0, cut - _MASK_LONGEST), cut + _MASK_LONGEST):
+        if match.start() < cut < match.end():
+            cut = match.start()
+            break
+    return text[:cut] + marker
+
+
+def map_json(value: Any, text: Callable[[str], str], *, max_depth: int = MAX_DEPTH) -> tuple[Any, Counter[str]]:
+    """A copy of a JSON value with `text` applied to every string and object key.
+
+    Non-finite numbers become null (counted as "non_finite"); containers deeper than `max_depth`
+    become MARKER_TOO_DEEP (counted as "too_deep"). Iterative: no depth can exhaust the stack.
+    """
+    fixes: Counter[str] = Counter()
+
+    def leaf(item: Any) -> Any:
+        if isinstance(item, str):
+            return text(item)
+        if isinstance(item, float) and not math.isfinite(item):
+            fixes["non_finite"] += 1
+            return None
+        return item
+
+    if not isinstance(value, dict | list):
+        return leaf(value), fixes
+    root: Any = {} if isinstance(value, dict) else []
+    # Each entry: (source container, copy being filled, depth of the source).
+    stack: list[tuple[Any, Any, int]] = [(value, root, 1)]
+    while stack:
+        source, copy, depth = stack.pop()
+        pairs = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in pairs:
+            if isinstance(item, dict | list):
+                if depth >= max_depth:
+                    fixes["too_deep"] += 1
+                    child: Any = MARKER_TOO_DEEP
+                else:
+                    child = {} if isinstance(item, dict) else []
+                    stack.append((item, child, depth + 1))
+            else:
+                child = leaf(item)
+            if isinstance(copy, dict):
+                copy[text(str(key))] = child
+            else:
+                copy.append(child)
+    return root, fixes

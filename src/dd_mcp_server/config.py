@@ -1,15 +1,18 @@
-"""Settings read from the environment: keys, the API base URL, limits and the toolsets to expose.
+"""Settings read from the environment: keys, the API base URL, its proxy, limits and the toolsets to expose.
 
 Everything here is pure: `load_settings` takes a mapping (normally `os.environ`) so tests can feed
-it any environment without touching the process.
+it any environment without touching the process. A value that cannot produce a working, safe server
+is a `ConfigError` whose one-line message names the variable and the fix; a message never shows a
+key, never shows credentials written inside a URL, and escapes control characters.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 SITES = (
     "datadoghq.com",
@@ -43,10 +46,33 @@ TOOLSETS = (
 API_KEY_VARS = ("DD_API_KEY", "DATADOG_API_KEY")
 APP_KEY_VARS = ("DD_APP_KEY", "DD_APPLICATION_KEY", "DATADOG_APP_KEY")
 
-DEFAULT_MAX_RESULT_CHARS = 40_000
-MIN_MAX_RESULT_CHARS = 1_000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DEFAULT_LOG_LEVEL = "WARNING"
+
+# Seconds: one HTTP request (timeout) and one whole tool call (deadline).
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_DEADLINE = 60.0
+MIN_SECONDS = 0.1
+MAX_SECONDS = 600.0
+# Characters of one tool result: below the minimum nothing useful fits; above the maximum no model reads it.
+DEFAULT_MAX_RESULT_CHARS = 40_000
+MIN_MAX_RESULT_CHARS = 1_000
+MAX_MAX_RESULT_CHARS = 1_000_000
+RESULT_CHARS = (DEFAULT_MAX_RESULT_CHARS, MIN_MAX_RESULT_CHARS, MAX_MAX_RESULT_CHARS)
+# Decoded bytes of one Datadog answer: room for any real page; the maximum keeps one answer under a gigabyte.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+MIN_MAX_RESPONSE_BYTES = 1024 * 1024
+MAX_MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
+RESPONSE_BYTES = (DEFAULT_MAX_RESPONSE_BYTES, MIN_MAX_RESPONSE_BYTES, MAX_MAX_RESPONSE_BYTES)
+
+# One DNS label: letters, digits and inner hyphens, at most 63 characters (lower case: callers lower first).
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_SITE_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+# A host inside DD_API_URL may be a single label (`localhost`, a compose service such as `dd_proxy`).
+_URL_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
+_SECONDS = re.compile(r"[0-9]{1,6}(?:\.[0-9]{1,6})?|\.[0-9]{1,6}")
+_WHOLE = re.compile(r"[0-9]{1,15}")
+_SHOWN_CHARS = 80
 
 
 class ConfigError(Exception):
@@ -55,7 +81,11 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the server needs to run. Keys are kept out of `repr` so they never reach a log."""
+    """Everything the server needs to run.
+
+    Keys and the proxy URL (which may carry the proxy's password) are kept out of `repr` so they
+    never reach a log.
+    """
 
     api_key: str = field(repr=False)
     app_key: str = field(repr=False)
@@ -64,20 +94,22 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     deadline: float = DEFAULT_DEADLINE
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     toolsets: tuple[str, ...] = TOOLSETS
     redact: bool = True
-    audit_log: str | None = None
+    log_level: str = DEFAULT_LOG_LEVEL
+    proxy: str | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
 
 
 def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
     """Read settings from `env`; raise ConfigError naming the variable at fault.
 
-    With `demo`, keys are not required and the base URL points at the built-in demo organisation.
+    With `demo`, keys are not required, the base URL points at the built-in demo organisation and
+    no proxy is used (there is no network).
     """
-    warnings: list[str] = []
-    api_key = _first(env, API_KEY_VARS)
-    app_key = _first(env, APP_KEY_VARS)
+    api_key = _key(env, API_KEY_VARS)
+    app_key = _key(env, APP_KEY_VARS)
     if demo:
         api_key, app_key = api_key or "demo", app_key or "demo"
     elif not api_key or not app_key:
@@ -88,8 +120,6 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         )
 
     site, site_warning = normalise_site(env.get("DD_SITE", ""))
-    if site_warning:
-        warnings.append(site_warning)
     base_url = f"https://api.{site}"
     override = env.get("DD_API_URL", "").strip()
     if demo:
@@ -102,49 +132,331 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         app_key=app_key,
         site=site,
         base_url=base_url,
-        timeout=_positive_float(env, "DD_MCP_TIMEOUT", DEFAULT_TIMEOUT),
-        deadline=_positive_float(env, "DD_MCP_DEADLINE", DEFAULT_DEADLINE),
-        max_result_chars=_budget(env),
+        timeout=_seconds(env, "DD_MCP_TIMEOUT", DEFAULT_TIMEOUT),
+        deadline=_seconds(env, "DD_MCP_DEADLINE", DEFAULT_DEADLINE),
+        max_result_chars=_whole(env, "DD_MCP_MAX_RESULT_CHARS", "characters", RESULT_CHARS),
+        max_response_bytes=_whole(env, "DD_MCP_MAX_RESPONSE_BYTES", "bytes", RESPONSE_BYTES),
         toolsets=_toolsets(env),
         redact=_on_off(env, "DD_MCP_REDACT", default=True),
-        audit_log=env.get("DD_MCP_AUDIT_LOG") or None,
-        warnings=tuple(warnings),
+        log_level=_log_level(env),
+        proxy=None if demo else proxy_for(base_url, env),
+        warnings=(site_warning,) if site_warning else (),
     )
+
+
+# -- keys ------------------------------------------------------------------------------------------
+
+
+def _key(env: Mapping[str, str], names: tuple[str, ...]) -> str:
+    """The first non-blank of `names` (the DD_ name before its aliases).
+
+    A key is sent as an HTTP header, so anything but visible ASCII would crash the client later with
+    a traceback; refuse it here, naming the variable and never showing the key.
+    """
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            if not _visible_ascii(value):
+                raise ConfigError(
+                    f"{name} contains whitespace, control or non-ASCII characters (the key is not shown): "
+                    "copy the key again from Datadog's Organization Settings"
+                )
+            return value
+    return ""
+
+
+# -- site and base URL -----------------------------------------------------------------------------
 
 
 def normalise_site(raw: str) -> tuple[str, str | None]:
-    """Turn what a user pasted into DD_SITE into a site name, with a warning when it is unknown.
+    """Turn what a user put in DD_SITE into a site name, with a warning when it is not one of the nine.
 
-    Accepts `datadoghq.eu`, `app.datadoghq.eu`, `https://app.datadoghq.eu/`, `api.us5.datadoghq.com`...
+    Accepts `datadoghq.eu`, `app.datadoghq.eu`, `https://app.datadoghq.eu/`, `api.us5.datadoghq.com`,
+    upper case and a trailing dot. The base URL is built as `https://api.<site>`, so the site must be
+    a bare host name: anything that could move the request elsewhere (`user@`, `:port`) is refused.
     """
-    text = raw.strip().lower()
+    text = raw.strip(" ")
     if not text:
         return DEFAULT_SITE, None
-    if "://" in text:
-        text = urlsplit(text).hostname or ""
-    text = text.split("/", 1)[0].rstrip(".")
+    host = _site_host(text)
     for prefix in ("app.", "api."):
-        if text.startswith(prefix) and text[len(prefix) :] in SITES:
-            text = text[len(prefix) :]
-    if text in SITES:
-        return text, None
-    if not text:
-        return DEFAULT_SITE, f"DD_SITE={raw!r} is not a site name; using {DEFAULT_SITE}"
-    return text, f"DD_SITE={text!r} is not a known Datadog site ({', '.join(SITES)}); using it as given"
+        if host.startswith(prefix) and host[len(prefix) :] in SITES:
+            host = host[len(prefix) :]
+    if host in SITES:
+        return host, None
+    return host, f"DD_SITE={host!r} is not a known Datadog site ({', '.join(SITES)}); using it as given"
+
+
+def _site_host(text: str) -> str:
+    """The host name in DD_SITE: a bare host, or the host of a URL pasted from the browser.
+
+    Of a pasted `http(s)://` URL only the host counts (the page, query and fragment after it are
+    what the user was looking at); a bare value must be the host alone.
+    """
+    shown = f"DD_SITE={_shown(text)}"
+    fix = "set DD_SITE to a site name such as datadoghq.eu, or unset it for datadoghq.com"
+    if not _visible_ascii(text):
+        raise ConfigError(f"{shown} contains whitespace, control or non-ASCII characters; {fix}")
+    lowered = text.lower()
+    scheme, sep, rest = lowered.partition("://")
+    if sep and scheme not in ("https", "http"):
+        raise ConfigError(f"{shown} is neither a site name nor an https:// URL; {fix}")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else lowered.removesuffix("/")
+    if "@" in authority:
+        raise ConfigError(f"{shown} holds an '@' (a user name would send requests to the host after it); {fix}")
+    if ":" in authority:
+        raise ConfigError(f"{shown} holds a port; {fix} (a full URL with a port goes in DD_API_URL)")
+    host = authority.removesuffix(".")
+    if len(host) > 253 or not _SITE_HOST.fullmatch(host) or host.rsplit(".", 1)[-1].isdigit():
+        raise ConfigError(f"{shown} is not a host name (letters, digits, hyphens and dots); {fix}")
+    return host
 
 
 def validate_api_url(raw: str) -> str:
-    """Check a DD_API_URL override: https, or plain http only to a loopback host (tests, local proxies)."""
-    parts = urlsplit(raw)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return raw.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(host):
+    """Check a DD_API_URL override: https, or plain http only to a loopback host (tests, local proxies).
+
+    Both keys go to this URL in headers, so it must name its host plainly: no credentials (which
+    would also end up in messages), no query or fragment that the client would mangle.
+    """
+    shown = f"DD_API_URL={_shown(raw)}"
+    fix = "unset it to use DD_SITE"
+    if not _visible_ascii(raw):
+        raise ConfigError(f"{shown} contains whitespace, control or non-ASCII characters; {fix}")
+    if "@" in raw:
+        raise ConfigError(f"{shown} carries credentials before '@': the keys travel in headers, put none in the URL")
+    if "?" in raw or "#" in raw:
+        raise ConfigError(
+            f"{shown} has a query or fragment: give the base URL only, e.g. https://proxy.internal:8443/dd"
+        )
+    parts = _split_url(raw)
+    host = parts.hostname if parts else None
+    if parts is None or not host or not _is_url_host(host):
+        raise ConfigError(f"{shown} is not a URL with a host name and a valid port; {fix}")
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
         return raw.rstrip("/")
     raise ConfigError(
-        f"DD_API_URL={raw!r} must be an https:// URL (plain http:// is allowed only for 127.0.0.1, ::1 "
-        "or localhost); unset it to use DD_SITE"
+        f"{shown} must be an https:// URL (plain http:// is allowed only for 127.0.0.1, ::1 or localhost); {fix}"
     )
+
+
+# -- proxy -----------------------------------------------------------------------------------------
+
+
+def proxy_for(base_url: str, env: Mapping[str, str]) -> str | None:
+    """The proxy URL the HTTP client must use to reach `base_url`, or None to connect directly.
+
+    Only https goes through a proxy: the proxy then sees a CONNECT to the host, never the keys. A
+    plain-http base URL (allowed only to loopback) and loopback hosts always connect directly, so a
+    proxy can never read the keys in clear. HTTPS_PROXY comes before ALL_PROXY, NO_PROXY is
+    honoured, and HTTP_PROXY never applies.
+    """
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").removesuffix(".")
+    if parts.scheme != "https" or _is_loopback(host):
+        return None
+    chosen = _proxy_variable(env, "https_proxy") or _proxy_variable(env, "all_proxy")
+    if chosen is None:
+        return None
+    no_proxy = _proxy_variable(env, "no_proxy")
+    if no_proxy and _bypassed(host, parts.port or 443, no_proxy[1]):
+        return None
+    return _checked_proxy(*chosen)
+
+
+def _proxy_variable(env: Mapping[str, str], lower: str) -> tuple[str, str] | None:
+    """The (name, value) of a proxy variable, either case, as urllib and curl read them.
+
+    The lower-case name wins when both are set, and a lower-case name set to nothing switches the
+    variable off (urllib.request.getproxies_environment does the same).
+    """
+    for name in (lower, lower.upper()):
+        if name in env:
+            value = env[name].strip()
+            return (name, value) if value else None
+    return None
+
+
+def _bypassed(host: str, port: int, no_proxy: str) -> bool:
+    """Whether NO_PROXY sends `host` direct, with curl's rules.
+
+    A comma list of `*` (every host), host or domain names (a leading dot is ignored; a name matches
+    itself and its subdomains), IP addresses or CIDR ranges, each with an optional `:port`.
+    """
+    for raw_entry in no_proxy.lower().split(","):
+        entry = raw_entry.strip()
+        if entry == "*":
+            return True
+        name, entry_port = _split_port(entry.lstrip("."))
+        if not name or (entry_port is not None and entry_port != str(port)):
+            continue
+        if "/" in name:
+            if _in_network(host, name):
+                return True
+        elif host == name.removesuffix(".") or host.endswith("." + name.removesuffix(".")):
+            return True
+    return False
+
+
+def _split_port(entry: str) -> tuple[str, str | None]:
+    """`host:port`, `[v6]:port`, `[v6]`, a bare IPv6 address or a name, as (host, port or None)."""
+    if entry.startswith("["):
+        inside, _, after = entry[1:].partition("]")
+        return inside, after[1:] if after.startswith(":") else None
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        return name, port
+    return entry, None
+
+
+def _in_network(host: str, cidr: str) -> bool:
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+
+
+def _checked_proxy(name: str, raw: str) -> str:
+    """The proxy URL from variable `name`, refused when it is unsupported or would leak its password.
+
+    A bare `host:port` means http, as curl and httpx read it. Socks needs an extra dependency, so
+    only http:// and https:// proxies are taken; credentials are taken only over https, since over
+    plain http anyone on the way to the proxy reads them.
+    """
+    shown = f"{name}={_shown(raw)}"
+    if not _visible_ascii(raw):
+        raise ConfigError(f"{shown} contains whitespace, control or non-ASCII characters; fix or unset {name}")
+    url = raw if "://" in raw else f"http://{raw}"
+    parts = _split_url(url)
+    if parts is None or parts.scheme not in ("http", "https"):
+        raise ConfigError(
+            f"{shown} is not an http:// or https:// proxy URL (socks and other schemes are not supported); "
+            f"fix or unset {name}"
+        )
+    if not parts.hostname:
+        raise ConfigError(f"{shown} names no proxy host; fix or unset {name}")
+    if parts.scheme == "http" and "@" in url.partition("://")[2]:
+        raise ConfigError(
+            f"{shown} sends proxy credentials over plain http, where anyone on the way can read them; "
+            f"use an https:// proxy URL or a proxy that needs no password"
+        )
+    return url
+
+
+# -- limits and switches ---------------------------------------------------------------------------
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A duration in seconds between MIN_SECONDS and MAX_SECONDS, written in ASCII digits (`30`, `0.5`)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = float(raw) if _SECONDS.fullmatch(raw) else -1.0
+    if not MIN_SECONDS <= value <= MAX_SECONDS:
+        raise ConfigError(
+            f"{name}={_shown(raw)} must be a number of seconds, at least {MIN_SECONDS:g} and at most "
+            f"{MAX_SECONDS:g}, e.g. {name}={default:g}"
+        )
+    return value
+
+
+def _whole(env: Mapping[str, str], name: str, unit: str, limits: tuple[int, int, int]) -> int:
+    """A whole number within `limits` (default, minimum, maximum), in ASCII digits only (`str.isdigit` takes `²`)."""
+    default, low, high = limits
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = int(raw) if _WHOLE.fullmatch(raw) else -1
+    if not low <= value <= high:
+        raise ConfigError(
+            f"{name}={_shown(raw)} must be a whole number of {unit}, at least {low} and at most {high}, "
+            f"e.g. {name}={default}"
+        )
+    return value
+
+
+def _toolsets(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The toolsets named in DD_MCP_TOOLSETS, in the server's order; unset or `all` means every one.
+
+    A list that names none (`,`) is refused: a server with no tools looks like a broken one.
+    """
+    raw = _ascii_lower(env.get("DD_MCP_TOOLSETS", "").strip())
+    if not raw or raw == "all":
+        return TOOLSETS
+    wanted = [part.strip() for part in raw.split(",") if part.strip()]
+    choose = f"choose from {', '.join(TOOLSETS)}, or unset it for all"
+    if not wanted:
+        raise ConfigError(f"DD_MCP_TOOLSETS={_shown(raw)} names no toolset; {choose}")
+    unknown = [name for name in wanted if name not in TOOLSETS]
+    if unknown:
+        raise ConfigError(f"DD_MCP_TOOLSETS names unknown toolsets {', '.join(map(_shown, unknown))}; {choose}")
+    return tuple(name for name in TOOLSETS if name in wanted)
+
+
+def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = _ascii_lower(env.get(name, "").strip())
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ConfigError(f"{name}={_shown(raw)} must be on or off")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """DD_MCP_LOG_LEVEL as the logging module names it, upper case."""
+    raw = env.get("DD_MCP_LOG_LEVEL", "").strip()
+    if not raw:
+        return DEFAULT_LOG_LEVEL
+    if raw.isascii() and raw.upper() in LOG_LEVELS:
+        return raw.upper()
+    raise ConfigError(f"DD_MCP_LOG_LEVEL={_shown(raw)} must be one of {', '.join(LOG_LEVELS)}")
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _shown(raw: str) -> str:
+    """`raw` as it may appear in a one-line message: anything before an `@` masked (it may be a
+    password), cut to a readable length, quoted with control characters escaped."""
+    head, sep, rest = raw.partition("://")
+    if not sep:
+        head, rest = "", raw
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    masked = head + sep + rest
+    if len(masked) > _SHOWN_CHARS:
+        masked = masked[:_SHOWN_CHARS] + "..."
+    return repr(masked)
+
+
+def _ascii_lower(text: str) -> str:
+    """`text` in lower case when it is ASCII; other text is left alone, so that no look-alike
+    (the Kelvin sign lowers to `k`, a dotless i uppers to `I`) can pass for a keyword."""
+    return text.lower() if text.isascii() else text
+
+
+def _visible_ascii(text: str) -> bool:
+    """Only printable ASCII, no space: what a host name, URL or HTTP header value may hold."""
+    return all("!" <= char <= "~" for char in text)
+
+
+def _split_url(url: str) -> SplitResult | None:
+    """urlsplit, or None when the URL cannot be read (a bad port, an unclosed `[`)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is what checks the port
+    except ValueError:
+        return None
+    return parts
+
+
+def _is_url_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_URL_HOST.fullmatch(host))
+    return True
 
 
 def _is_loopback(host: str) -> bool:
@@ -154,60 +466,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str:
-    for name in names:
-        value = env.get(name, "").strip()
-        if value:
-            return value
-    return ""
-
-
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 600:
-        raise ConfigError(f"{name}={raw!r} must be a number of seconds between 0 and 600, e.g. {name}=30")
-    return value
-
-
-def _budget(env: Mapping[str, str]) -> int:
-    raw = env.get("DD_MCP_MAX_RESULT_CHARS", "").strip()
-    if not raw:
-        return DEFAULT_MAX_RESULT_CHARS
-    if not raw.isdigit() or int(raw) < MIN_MAX_RESULT_CHARS:
-        raise ConfigError(
-            f"DD_MCP_MAX_RESULT_CHARS={raw!r} must be a whole number of characters, at least "
-            f"{MIN_MAX_RESULT_CHARS}, e.g. DD_MCP_MAX_RESULT_CHARS={DEFAULT_MAX_RESULT_CHARS}"
-        )
-    return int(raw)
-
-
-def _toolsets(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("DD_MCP_TOOLSETS", "").strip()
-    if not raw or raw.lower() == "all":
-        return TOOLSETS
-    wanted = [part.strip().lower() for part in raw.split(",") if part.strip()]
-    unknown = [name for name in wanted if name not in TOOLSETS]
-    if unknown:
-        raise ConfigError(
-            f"DD_MCP_TOOLSETS names unknown toolsets {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}"
-        )
-    return tuple(name for name in TOOLSETS if name in wanted)
-
-
-def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("on", "true", "1", "yes"):
-        return True
-    if raw in ("off", "false", "0", "no"):
-        return False
-    raise ConfigError(f"{name}={raw!r} must be on or off")

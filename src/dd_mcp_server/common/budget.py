@@ -1,15 +1,35 @@
-"""Keep one tool result within the size budget, saying what was cut and how to get the rest."""
+"""Keep one tool result within the size budget, saying what was cut and how to get the rest.
+
+Trimming runs on the event loop, and a result can hold thousands of logs, tag keys or monitor
+groups, so it takes time linear in the size of the result (n log n at worst), whatever its shape:
+the compact-JSON length of every node is measured once, bottom up from its children's lengths;
+the cuts are decided by counting; the cut copy is serialised once, to confirm. Lists, and objects
+too large to be records, keep a prefix of their items (the first are the newest or most relevant),
+largest container first; then every string is shortened to one common length, never inside a
+redaction mask. Nothing recurses, so no depth can exhaust the stack.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from bisect import bisect_left
+from dataclasses import dataclass
+from json.encoder import ESCAPE, encode_basestring
 from typing import Any
 
-Path = tuple[str | int, ...]
+from dd_mcp_server.common.text import MASK, clip
+
+NOTE = "_truncated"
 HINT = (
-    "cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS={budget}). To see the rest: ask for fewer items "
-    "(a limit equal to the kept count pages without gaps), narrow the query or time window, or use the cursor."
+    "cut to fit in {budget} characters (the result budget, DD_MCP_MAX_RESULT_CHARS). To see the rest: ask for "
+    "fewer items (a limit equal to the kept count pages without gaps), narrow the query or time window, or use "
+    "the cursor."
 )
+# An object with more keys than this is a map (tag keys, monitor groups) and is cut like a list;
+# a smaller one is a record, whose fields are all kept while its strings are shortened.
+MAP_KEYS = 50
+MARKER = "…"  # what clip appends to a cut string
 
 
 def compact_json(value: Any) -> str:
@@ -20,116 +40,256 @@ def compact_json(value: Any) -> str:
 def fit_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
     """`result` if its compact JSON fits in `budget` characters, else a cut copy that does.
 
-    Lists are cut at item boundaries, largest first; then long strings are shortened; a
-    top-level `_truncated` entry records each cut. The answer never exceeds the budget.
+    The copy carries a last entry `_truncated` naming each cut and how to get the rest (replacing
+    any `_truncated` the result had). The answer never exceeds the budget: when nothing can be
+    kept, it is that note alone, or `{}` when even the note is too long.
     """
+    if budget < len("{}"):
+        raise ValueError(f"a budget of {budget} characters cannot hold a JSON object")
     if len(compact_json(result)) <= budget:
         return result
-    value = json.loads(compact_json(result))
-    cuts: dict[str, str] = {}
-    tried: set[Path] = set()
-    while True:
-        path = _largest_list(value, tried)
-        if path is None:
-            break
-        tried.add(path)
-        items = _get(value, path)
-        # One item kept beats none: its long strings can still be shortened below.
-        keep = max(1, _most_items(value, path, items, cuts, budget))
-        _set(value, path, items[:keep])
-        if keep < len(items):
-            cuts[_label(path)] = f"kept {keep} of {len(items)}"
-        if _size(value, cuts, budget) <= budget:
-            return _noted(value, cuts, budget)
-    cap = _longest_string_cap(value, cuts, budget)
-    if cap is not None:
-        shortened = _cap_strings(value, cap)
-        cuts["strings"] = f"shortened to {cap} characters"
-        return _noted(shortened, cuts, budget)
-    return {"_truncated": {"all": "the result could not be cut to fit", "hint": HINT.format(budget=budget)}}
+    hint = HINT.format(budget=budget)
+    tree = _measure({key: value for key, value in result.items() if key != NOTE})
+    target = budget
+    while (cut := _plan(tree, target, hint)) is not None:
+        fitted = _build(tree, cut, hint)
+        over = len(compact_json(fitted)) - budget
+        if over <= 0:
+            return fitted
+        target -= over  # the count was wrong (it should never be): ask for less, never answer more
+    gave_up = {NOTE: {"all": "the result could not be cut to fit", "hint": hint}}
+    return gave_up if len(compact_json(gave_up)) <= budget else {}
 
 
-def _noted(value: dict[str, Any], cuts: dict[str, str], budget: int) -> dict[str, Any]:
-    return {**value, "_truncated": {**cuts, "hint": HINT.format(budget=budget)}}
+@dataclass
+class _Tree:
+    """The nodes of a JSON value, breadth first: a node's children are the contiguous run `first`..+`count`."""
+
+    values: list[Any]
+    parents: list[int]
+    steps: list[Any]  # the node's key in its parent object, or its index in its parent list
+    first: list[int]
+    count: list[int]
+    sizes: list[int]  # len(compact_json(value))
+    items: list[int]  # what the node adds inside its parent: its size, plus `"key":` in an object
 
 
-def _size(value: dict[str, Any], cuts: dict[str, str], budget: int) -> int:
-    return len(compact_json(_noted(value, cuts, budget)))
-
-
-def _most_items(value: dict[str, Any], path: Path, items: list[Any], cuts: dict[str, str], budget: int) -> int:
-    """The largest count of leading items that fits, found by bisection (0 when none fits)."""
-    label = _label(path)
-    low, high = 0, len(items)
-    while low < high:
-        mid = (low + high + 1) // 2
-        _set(value, path, items[:mid])
-        trial = {**cuts, label: f"kept {mid} of {len(items)}"}
-        if _size(value, trial, budget) <= budget:
-            low = mid
+def _measure(value: Any) -> _Tree:
+    """Every node of `value` with the length of its compact JSON, each node measured once."""
+    values: list[Any] = [value]
+    steps: list[Any] = [None]
+    parents, heads = [-1], [0]
+    first: list[int] = []
+    count: list[int] = []
+    node = 0
+    while node < len(values):
+        item = values[node]
+        first.append(len(values))
+        if isinstance(item, dict):
+            values.extend(item.values())
+            steps.extend(item)
+            heads.extend(_key_size(key) + 1 for key in item)
+        elif isinstance(item, list | tuple):
+            values.extend(item)
+            steps.extend(range(len(item)))
+            heads.extend([0] * len(item))
+        count.append(len(values) - first[node])
+        parents.extend([node] * count[node])
+        node += 1
+    sizes = [0] * len(values)
+    items = [0] * len(values)
+    for node in reversed(range(len(values))):  # children come after their parent: measured before it
+        start, many = first[node], count[node]
+        if many:  # "[" then each item followed by "," or "]"
+            sizes[node] = 1 + sum(items[start : start + many]) + many
         else:
-            high = mid - 1
-    return low
+            sizes[node] = 2 if isinstance(values[node], dict | list | tuple) else _scalar_size(values[node])
+        items[node] = heads[node] + sizes[node]
+    return _Tree(values, parents, steps, first, count, sizes, items)
 
 
-def _largest_list(value: Any, skip: set[Path]) -> Path | None:
-    """The path of the list with the longest JSON among those not cut yet."""
-    best: tuple[int, Path] | None = None
-    for path, node in _walk(value, ()):
-        if isinstance(node, list) and node and path not in skip:
-            size = len(compact_json(node))
-            if best is None or size > best[0]:
-                best = (size, path)
-    return best[1] if best else None
-
-
-def _walk(node: Any, path: Path) -> Any:
-    yield path, node
-    if isinstance(node, dict):
-        for key, child in node.items():
-            yield from _walk(child, (*path, key))
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            yield from _walk(child, (*path, index))
-
-
-def _longest_string_cap(value: dict[str, Any], cuts: dict[str, str], budget: int) -> int | None:
-    longest = max((len(n) for _, n in _walk(value, ()) if isinstance(n, str)), default=0)
-    low, high = 0, longest
-    trial_cuts = {**cuts, "strings": f"shortened to {longest} characters"}
-    if _size(_cap_strings(value, 0), trial_cuts, budget) > budget:
-        return None
-    while low < high:
-        mid = (low + high + 1) // 2
-        if _size(_cap_strings(value, mid), trial_cuts, budget) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return low
-
-
-def _cap_strings(value: Any, cap: int) -> Any:
+def _scalar_size(value: Any) -> int:
+    """len(compact_json(value)) for a string, number, boolean or null, without serialising numbers twice."""
     if isinstance(value, str):
-        return value if len(value) <= cap else value[:cap] + "…"
-    if isinstance(value, dict):
-        return {k: _cap_strings(v, cap) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_cap_strings(v, cap) for v in value]
-    return value
+        return len(encode_basestring(value))
+    if value is None or value is True:
+        return 4
+    if value is False:
+        return 5
+    if isinstance(value, int):
+        return len(int.__repr__(value))
+    if isinstance(value, float) and math.isfinite(value):
+        return len(float.__repr__(value))
+    return len(compact_json(value))  # NaN and infinities, as json writes them
 
 
-def _get(value: Any, path: Path) -> Any:
-    for step in path:
-        value = value[step]
-    return value
+def _key_size(key: Any) -> int:
+    """Length of an object key in JSON: always a string (json writes the key 1 as "1", True as "true")."""
+    return len(encode_basestring(key if isinstance(key, str) else compact_json(key)))
 
 
-def _set(value: Any, path: Path, new: Any) -> None:
-    _get(value, path[:-1])[path[-1]] = new
+@dataclass
+class _Cut:
+    """What the cut copy keeps: items per container, nodes gone, the string cap, the notes, its length."""
+
+    kept: list[int]
+    gone: list[bool]
+    notes: dict[str, str]
+    total: int
+    cap: int | None = None
 
 
-def _label(path: Path) -> str:
-    label = ""
-    for step in path:
-        label += f"[{step}]" if isinstance(step, int) else (f".{step}" if label else str(step))
-    return label or "result"
+def _plan(tree: _Tree, budget: int, hint: str) -> _Cut | None:
+    """The cuts that bring the result within `budget`, with its note, or None when no cut can."""
+    note = len(compact_json({NOTE: {"hint": hint}})) - 1  # `,"_truncated":{"hint":…}` after the last key
+    cut = _Cut(list(tree.count), [False] * len(tree.values), {}, tree.sizes[0] + note)
+    _cut_containers(tree, cut, budget)
+    if cut.total > budget:
+        cut.cap = _string_cap(tree, cut, budget)
+        if cut.cap is None:
+            return None
+        cut.notes["strings"] = f"shortened to {cut.cap} characters"
+    return cut
+
+
+def _cut_containers(tree: _Tree, cut: _Cut, budget: int) -> None:
+    """Cut lists and maps, largest first, each to its longest prefix that fits, until the result fits.
+
+    A container is always smaller than its parent, so in this order every container still whole
+    has its measured size: nothing inside it has been cut yet.
+    """
+    containers = [
+        node
+        for node, value in enumerate(tree.values)
+        if tree.count[node] > (MAP_KEYS if isinstance(value, dict) else 1)
+    ]
+    containers.sort(key=tree.sizes.__getitem__, reverse=True)
+    for node in containers:
+        if cut.total <= budget:
+            return
+        if not cut.gone[node]:
+            _cut_container(tree, cut, node, budget)
+
+
+def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
+    """Keep the longest prefix of `node`'s items for which the result fits, at least one item, and note it."""
+    start, many = tree.first[node], tree.count[node]
+    label = _label(tree, node)
+    unit = " keys" if isinstance(tree.values[node], dict) else ""
+    rest = cut.total - tree.sizes[node]
+    size, keep, total = 1, 0, 0
+    for kept in range(1, many):
+        size += tree.items[start + kept - 1] + 1
+        trial = rest + size + _entry_size(label, f"kept {kept} of {many}{unit}")
+        if kept > 1 and trial > budget:  # longer prefixes only grow: each item adds more than its digit
+            break
+        keep, total = kept, trial
+    if total >= cut.total:  # the cut would not even pay for its note
+        return
+    cut.kept[node], cut.total = keep, total
+    cut.notes[label] = f"kept {keep} of {many}{unit}"
+    dropped = [range(start + keep, start + many)]
+    while dropped:
+        for gone in dropped.pop():
+            cut.gone[gone] = True
+            dropped.append(range(tree.first[gone], tree.first[gone] + tree.count[gone]))
+
+
+def _label(tree: _Tree, node: int) -> str:
+    """Where `node` sits, as the note names it: `logs`, `data[0].tags`; the whole result is `result`."""
+    if node == 0:
+        return "result"
+    steps: list[str] = []
+    while node > 0:
+        parent = tree.parents[node]
+        steps.append(f".{tree.steps[node]}" if isinstance(tree.values[parent], dict) else f"[{tree.steps[node]}]")
+        node = parent
+    return "".join(reversed(steps)).removeprefix(".")
+
+
+def _entry_size(key: str, text: str) -> int:
+    """What `"key":"text",` adds to the note."""
+    return len(encode_basestring(key)) + len(encode_basestring(text)) + 2
+
+
+def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
+    """The longest length every string may keep for the result to fit; None when even 0 is too long."""
+    texts = sorted(
+        (
+            _Text.of(value, tree.sizes[node])
+            for node, value in enumerate(tree.values)
+            if isinstance(value, str) and value and not cut.gone[node]
+        ),
+        key=lambda text: text.length,
+        reverse=True,
+    )
+
+    def total(cap: int) -> int:
+        saved = 0
+        for text in texts:
+            if text.length <= cap:
+                break
+            saved += text.size - text.size_at(cap)
+        return cut.total - saved + _entry_size("strings", f"shortened to {cap} characters")
+
+    low, high = 0, texts[0].length if texts else 0  # the result fits at `low`, not at `high`
+    if total(low) > budget:
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if total(middle) <= budget else (low, middle)
+    cut.total = total(low)
+    return low
+
+
+@dataclass
+class _Text:
+    """One string, with what it takes to count its JSON length once clipped to any length."""
+
+    length: int
+    size: int  # len(compact_json(text))
+    escapes: list[int]  # where the characters JSON escapes are
+    extra: list[int]  # extra[i]: characters added by escapes[:i]
+    mask_starts: list[int]
+    mask_ends: list[int]
+
+    @classmethod
+    def of(cls, text: str, size: int) -> _Text:
+        escapes, extra = [], [0]
+        if size != len(text) + 2:
+            for match in ESCAPE.finditer(text):
+                escapes.append(match.start())
+                extra.append(extra[-1] + len(encode_basestring(match.group())) - 3)
+        masks = [match.span() for match in MASK.finditer(text)]
+        return cls(len(text), size, escapes, extra, [s for s, _ in masks], [e for _, e in masks])
+
+    def size_at(self, cap: int) -> int:
+        """len(compact_json(clip(text, cap))), counted: clip moves a cut inside a mask back to its start."""
+        if self.length <= cap:
+            return self.size
+        end = cap
+        mask = bisect_left(self.mask_starts, cap) - 1  # the last mask starting before the cut
+        if mask >= 0 and self.mask_ends[mask] > cap:
+            end = self.mask_starts[mask]
+        return 2 + end + self.extra[bisect_left(self.escapes, end)] + len(MARKER)
+
+
+def _build(tree: _Tree, cut: _Cut, hint: str) -> dict[str, Any]:
+    """The cut copy with its note, built bottom up from the nodes kept."""
+    built: list[Any] = [None] * len(tree.values)
+    for node in reversed(range(len(tree.values))):
+        if cut.gone[node]:
+            continue
+        value = tree.values[node]
+        kept = range(tree.first[node], tree.first[node] + cut.kept[node])
+        if isinstance(value, dict):
+            built[node] = {tree.steps[child]: built[child] for child in kept}
+        elif isinstance(value, list | tuple):
+            built[node] = [built[child] for child in kept]
+        elif isinstance(value, str) and cut.cap is not None:
+            built[node] = clip(value, cut.cap, MARKER)
+        else:
+            built[node] = value
+    root: dict[str, Any] = built[0]
+    root[NOTE] = {**cut.notes, "hint": hint}
+    return root

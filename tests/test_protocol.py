@@ -278,14 +278,14 @@ async def test_an_overlong_line_is_answered_and_never_held() -> None:
     await with_server(body)
 
 
-def spawn() -> subprocess.Popen[bytes]:
+def spawn(**env: str) -> subprocess.Popen[bytes]:
     """The demo server with stderr captured, already initialized."""
     process = subprocess.Popen(
         [console_script(), "--demo"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=clean_env(),
+        env=clean_env(**env),
     )
     assert process.stdin is not None
     assert process.stdout is not None
@@ -328,6 +328,22 @@ def test_stdin_eof_ends_the_server_with_status_0() -> None:
     status, stderr = ended(process)
     assert (status, stderr) == (0, b"")
     report("client closes stdin", "exit 0, nothing on stderr")
+
+
+def test_the_wire_is_utf8_whatever_the_locale() -> None:
+    process = spawn(LC_ALL="C", LANG="C", PYTHONIOENCODING="ascii")
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(
+        json.dumps(call("café", "search_logs", {"query": "☕", "limit": "☕"}), ensure_ascii=False).encode()
+    )
+    process.stdin.write(b"\n")
+    process.stdin.flush()
+    answered = json.loads(process.stdout.readline().decode("utf-8"))  # strict: the whole line is UTF-8
+    assert answered["id"] == "café"
+    assert "☕" in answered["result"]["content"][0]["text"]  # the argument error quotes what it got
+    process.stdin.close()
+    assert ended(process) == (0, b"")
 
 
 def test_an_answer_holding_a_lone_surrogate_is_written_as_one_line_of_utf8() -> None:

@@ -11,7 +11,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from dd_mcp_server.common import budget as budget_module
-from dd_mcp_server.common.budget import MAP_KEYS, NOTE, _measure, _Text, compact_json, fit_budget
+from dd_mcp_server.common.budget import HINT, MAP_KEYS, NOTE, _build, _measure, _plan, _Text, compact_json, fit_budget
 from dd_mcp_server.common.text import MASK, clip
 
 ELLIPSIS = "…"
@@ -130,6 +130,18 @@ def test_a_clipped_string_is_counted_exactly(text: str, cap: int) -> None:
 
 @settings(deadline=None)
 @given(over_budget())
+def test_the_planned_length_is_the_real_length(case: tuple[dict[str, Any], int]) -> None:
+    """Cuts are decided by counting; the count must be exact, not merely caught by the final check."""
+    result, budget = case
+    hint = HINT.format(budget=budget)
+    tree = _measure(result)
+    cut = _plan(tree, budget, hint)
+    if cut is not None:
+        assert cut.total == len(compact_json(_build(tree, cut, hint)))
+
+
+@settings(deadline=None)
+@given(over_budget())
 def test_budget_is_never_exceeded(case: tuple[dict[str, Any], int]) -> None:
     result, budget = case
     before = copy.deepcopy(result)
@@ -165,8 +177,8 @@ def test_a_cut_result_is_a_pruned_copy_naming_each_cut(case: tuple[dict[str, Any
     kept = body(fitted)
     assert pruned_from(kept, result)
     assert json.loads(compact_json(fitted)) == fitted
-    named = {label: what for label, what in note.items() if label not in {"hint", "strings"}}
-    assert named == cuts(kept, result)
+    named = [what for label, what in note.items() if label not in {"hint", "strings"}]
+    assert sorted(named) == sorted(cuts(kept, result).values())  # each cut named once, none hidden by another
     pairs = string_pairs(kept, result)
     assert ("strings" in note) == any(out != original for out, original in pairs)
     if "strings" in note:  # the cap the note gives is the one applied
@@ -197,6 +209,14 @@ def test_the_note_says_how_to_get_the_rest(case: tuple[dict[str, Any], int]) -> 
     hint = fitted[NOTE]["hint"]
     for advice in ("DD_MCP_MAX_RESULT_CHARS", f"{budget} characters", "limit", "narrow the query", "cursor"):
         assert advice in hint
+
+
+def test_keys_spelt_like_the_note_entries_are_named_from_the_result() -> None:
+    result = {"hint": list(range(300)), "strings": ["a" * 300] * 3, "result": ["c" * 300] * 3, "x": "y" * 900}
+    note = fit_budget(result, 800)[NOTE]
+    assert list(note) == ["result.hint", "result.strings", "result.result", "strings", "hint"]
+    assert note["result.hint"] == "kept 1 of 300"
+    assert note["result.strings"] == note["result.result"] == "kept 1 of 3"
 
 
 def test_a_cut_list_is_a_prefix_of_the_original() -> None:

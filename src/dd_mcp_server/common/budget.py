@@ -174,7 +174,7 @@ def _cut_containers(tree: _Tree, cut: _Cut, budget: int) -> None:
 def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
     """Keep the longest prefix of `node`'s items for which the result fits, at least one item, and note it."""
     start, many = tree.first[node], tree.count[node]
-    label = _label(tree, node)
+    label = _label(tree, node, {*cut.notes, "result", "hint", "strings"})
     unit = " keys" if isinstance(tree.values[node], dict) else ""
     rest = cut.total - tree.sizes[node]
     size, keep, total = 1, 0, 0
@@ -195,8 +195,13 @@ def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
             dropped.append(range(tree.first[gone], tree.first[gone] + tree.count[gone]))
 
 
-def _label(tree: _Tree, node: int) -> str:
-    """Where `node` sits, as the note names it: `logs`, `data[0].tags`; the whole result is `result`."""
+def _label(tree: _Tree, node: int, taken: set[str]) -> str:
+    """Where `node` sits, as the note names it: `logs`, `data[0].tags`, the whole result `result`.
+
+    A path spelt like a name `taken` in the note (`hint`, `result`, another path) is spelt from
+    the result (`result.hint`): no entry of the note hides another. The whole result, the largest
+    container, is always the first cut.
+    """
     if node == 0:
         return "result"
     steps: list[str] = []
@@ -204,7 +209,10 @@ def _label(tree: _Tree, node: int) -> str:
         parent = tree.parents[node]
         steps.append(f".{tree.steps[node]}" if isinstance(tree.values[parent], dict) else f"[{tree.steps[node]}]")
         node = parent
-    return "".join(reversed(steps)).removeprefix(".")
+    label = "".join(reversed(steps)).removeprefix(".")
+    while label in taken:
+        label = f"result.{label}"
+    return label
 
 
 def _entry_size(key: str, text: str) -> int:

@@ -11,35 +11,43 @@ into logs, spans and events.
 How a text is masked: every span from every source is found on the original text, overlapping spans
 merge into one mask (named by the earliest span; at one start, by the known keys, then by the first
 listed detector, the specific kinds being listed before the generic `name = value` ones), and the
-text is rebuilt in one pass. A span touching an existing mask is ignored, and masking repeats until
-nothing new is found (in practice one pass), so masking is idempotent and masks never nest.
+text is rebuilt in one pass. Masks already in the text are cut out of every span (kept as they are,
+never nested or swallowed), and masking repeats until nothing new is found (in practice one pass),
+so masking is idempotent.
 
 Context rules, where a shape alone would mask ordinary ids and words:
-- Card numbers: 13-19 digits with a card-brand prefix and a valid Luhn checksum, AND either written in
-  card groups (4-4-4-4, 4-4-4-4-3, 4-6-5 or 4-6-4 with one consistent space or dash), or preceded
-  within 40 characters by a card word (card, cc, pan, visa, amex, payment, cvv...) and not directly by
-  an id key (`id`, `trace`, `span`, `request`, `event`, `uuid`... then `=`, `:` or `#`). A bare
-  16-digit span id, or any digit run glued to letters (part of a hex id), is never a card.
+- Card numbers: 13-19 digits with a card-brand prefix (Visa, Mastercard, Amex, Discover, JCB, Diners,
+  UnionPay) and a valid Luhn checksum, AND either written in card groups (4-4-4-4, 4-4-4-4-3, 4-6-5
+  or 4-6-4, one consistent space or dash), or preceded within 40 characters by a card word (card,
+  cardholder, cc_number, ccn, visa, cvv...) and not directly by an id key (`id`, `_id`, `trace`,
+  `span`, `request`, `event`, `uuid`... then `=`, `:` or `#`). So a bare 16-digit span id, a
+  `span_id: 4111...` or a digit run glued to letters (inside a hex id) is never a card.
 - A value after a secret-ish name (password, secret, token, api_key, Authorization, Bearer...) must
   look like a credential: not a placeholder (`null`, `***`, `${VAR}`, `<hidden>`, a mask), and not
   words (letters only, read as lower, Capitalised, UPPER, snake, kebab or camel case), so
   `authorization: rejected_by_policy` and `bearer Kubernetes-aware proxies` stay. Tokens and secrets
   need 8 characters; a password after `=` or in quotes needs 3 (after a bare `: ` it must not be a
-  word, since that is how prose reads).
+  word, since that is how prose reads). Paging names (`next_token`, `pageToken`) are not secrets.
+- A name counts from the start of a name component (`db_password`, `dbPassword`, `"password"`, not
+  `bypass`), and `<word>_key` only for words that make it a secret (private, access, signing...).
 - Token shapes need their documented prefix (`xox[abposre]-<digits>-`, `sk-`, `glpat-`, `AKIA`...),
   and a token never starts or ends inside a longer run of its own alphabet.
 
-Speed: the redactor runs over every string of every Datadog answer. Strings shorter than 8
-characters are returned at once, a detector runs only when one of its trigger strings occurs in the
-lowered text (one trie-shaped regex answers "any trigger at all?"), and known keys are looked up by
-sampling 8-character pieces of long alphanumeric runs. Every pattern is linear: repetition is
-bounded, and a token may not start right after a character of its own alphabet, so a long run is
-entered once, not at each of its positions (bench/redact.py measures both).
+Speed: the redactor runs over every string of every Datadog answer, possibly in several threads
+(its only state, a bounded memory of recent short strings, is safe to share). Strings shorter than
+8 characters are returned at once; a detector runs only when one of its trigger strings occurs in
+the lowered text (one trie-shaped regex answers "any trigger at all?"); known keys are looked for
+only where a sampled 6-character piece belongs to one of their forms. Every pattern starts with
+a literal or a rare character where it can (the regex engine then skips ahead at C speed) and is
+linear: repetition is bounded, and a token may not start right after a character of its own
+alphabet, so a long run is entered once, not at each of its positions. bench/redact.py measures
+both the common case and hostile inputs.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import re
 from collections import Counter
@@ -184,7 +192,6 @@ def _token(
 # A name component starts after a non-alphanumeric (`_ . - "`, a space) or at a camel-case hump
 # (dbPassword), so `mypassword` is not `password`.
 _COMPONENT_START = r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))"
-_NAME_END = r"(?![A-Za-z0-9_\-])"
 # `name: v`, `name = v`, `"name": "v"`, `\"name\":\"v\"`, `name => v`, `name := v`, `<name>v<`.
 _ASSIGN = r"""\\?["']?[ \t]{0,8}(?P<op>=>|:=|[:=>])[ \t]{0,8}"""
 _OPEN_QUOTE = r"""\\?["']?"""
@@ -215,7 +222,7 @@ def _named(
     if any(name[0] != first for name in names):
         raise ValueError(f"{kind}: names must share their first letter")
     rests = "|".join(name[1:] for name in names)
-    pattern = re.compile(rf"[{first}{first.upper()}](?i:{rests}){_NAME_END}{after}")
+    pattern = re.compile(rf"[{first}{first.upper()}](?i:{rests}){after}")
     lead = re.compile(rf"{_COMPONENT_START}(?i:{before})(?=[A-Za-z]\Z)")
 
     def confirmed(match: re.Match[str]) -> bool:
@@ -736,11 +743,34 @@ class _KnownKeys:
 # -- putting it together --------------------------------------------------------------------------
 
 
+_ALPHANUMERIC = re.compile("[A-Za-z0-9]")
+
+
+def _outside_masks(spans: list[Span], text: str) -> list[Span]:
+    """Spans with the masks already in `text` cut out: a mask is never masked again, swallowed or
+    nested, and what a span held around one is still masked (if it has a letter or digit)."""
+    masks = [match.span() for match in MASK.finditer(text)]
+    if not masks:
+        return spans
+    mask_ends = [end for _, end in masks]
+    pieces: list[Span] = []
+    for start, end, rank, kind in spans:
+        at = start
+        for mask_start, mask_end in masks[bisect.bisect_right(mask_ends, start) :]:
+            if mask_start >= end:
+                break
+            if mask_start > at:
+                pieces.append((at, mask_start, rank, kind))
+            at = mask_end
+        if at < end:
+            pieces.append((at, end, rank, kind))
+    return [piece for piece in pieces if _ALPHANUMERIC.search(text, piece[0], piece[1])]
+
+
 def _merged(spans: list[Span], text: str) -> list[Span]:
-    """Spans sorted and merged where they overlap, leaving out any that touch an existing mask."""
+    """Spans outside existing masks, sorted, and merged where they overlap."""
     if "[REDACTED:" in text:
-        masks = [m.span() for m in MASK.finditer(text)]
-        spans = [s for s in spans if not any(s[0] < m_end and m_start < s[1] for m_start, m_end in masks)]
+        spans = _outside_masks(spans, text)
     spans.sort(key=lambda span: (span[0], span[2], -span[1]))
     merged: list[Span] = []
     for span in spans:

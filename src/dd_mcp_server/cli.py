@@ -1,17 +1,30 @@
-"""Command line: `dd-mcp-server` serves MCP over stdio; `--demo` serves the built-in sample organisation."""
+"""Command line: `dd-mcp-server` serves MCP over stdio; `--demo` serves the built-in sample organisation.
+
+stdout carries JSON-RPC only; stderr is the other output channel, and the keys must never appear
+there either. Once the keys are known, `sys.stderr` is replaced by a writer that masks them in
+every encoding before anything (a log line, a traceback, a library's warning) reaches the terminal
+or the host's log file, and logging is configured on that writer.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import TextIO, cast
 
 from dd_mcp_server import __version__
+from dd_mcp_server.common.redact import Redactor
+from dd_mcp_server.config import LOG_LEVELS, ConfigError, load_settings
 
 log = logging.getLogger("dd_mcp_server")
+
+LOG_FORMAT = "dd-mcp-server: %(levelname)s %(message)s"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -24,21 +37,74 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--version", action="version", version=f"dd-mcp-server {__version__}")
     parser.add_argument("--demo", action="store_true", help="serve a built-in sample organisation: no keys, no network")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="what to log on stderr (overrides DD_MCP_LOG_LEVEL; default WARNING)",
+    )
     return parser.parse_args(argv)
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream that writes everything through `mask`, a whole line at a time.
+
+    Text is held until its newline (or flush()), so a key written in two pieces by two write()
+    calls is masked as one. What flush() writes early is masked too (the redactor masks any
+    12-character piece of a key on its own). No file descriptor is exposed: nothing can write
+    around the mask through this object.
+    """
+
+    def __init__(self, inner: TextIO, mask: Callable[[str], str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.mask = mask
+        self.pending = ""
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self.lock:
+            self.pending += text
+            if "\n" in text:
+                lines, newline, self.pending = self.pending.rpartition("\n")
+                self.inner.write(self.mask(lines + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        with self.lock:
+            if self.pending:
+                self.inner.write(self.mask(self.pending))
+                self.pending = ""
+            self.inner.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.inner.encoding
+
+
+def configure_stderr(keys: Sequence[str], level: str) -> None:
+    """Mask `keys` in everything written to stderr, then log there at `level`.
+
+    The guard comes first: logging.basicConfig keeps the stream object it is given.
+    """
+    sys.stderr = cast(TextIO, MaskedStream(sys.stderr, Redactor(keys, detect=False).text))
+    logging.basicConfig(stream=sys.stderr, level=level, format=LOG_FORMAT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # stdout carries JSON-RPC: every log line goes to stderr.
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="dd-mcp-server: %(levelname)s %(message)s")
-
-    from dd_mcp_server.config import ConfigError, load_settings
-
     try:
         settings = load_settings(os.environ, demo=args.demo)
     except ConfigError as exc:
         print(f"dd-mcp-server: {exc}", file=sys.stderr)
         return 2
+    configure_stderr((settings.api_key, settings.app_key), args.log_level or settings.log_level)
     for warning in settings.warnings:
         log.warning(warning)
 

@@ -7,9 +7,14 @@ model read. The cases and outcomes are printed as a table at the end of the test
 
 from __future__ import annotations
 
+import base64
 import json
+import queue
+import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
@@ -169,3 +174,95 @@ def test_no_key_appears_in_any_answer_or_on_stderr(stderr_file: TextIO, client: 
     for key in (API_KEY, APP_KEY):
         assert key not in everything
         assert key[-12:] not in everything
+
+
+class RawSession:
+    """The console script over raw stdio, every byte it writes to stdout kept."""
+
+    def __init__(self, env: dict[str, str], stderr: TextIO) -> None:
+        self.process = subprocess.Popen(
+            [console_script()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=env
+        )
+        self.stdout: list[bytes] = []
+        self.lines: queue.Queue[bytes] = queue.Queue()
+        threading.Thread(target=self.read, daemon=True).start()
+        self.send({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": INITIALIZE_PARAMS})
+        self.answer("init")
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.stdout.append(line)
+            self.lines.put(line)
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def answer(self, request_id: str) -> dict[str, Any]:
+        while True:
+            message: dict[str, Any] = json.loads(self.lines.get(timeout=60))
+            if message.get("id") == request_id:
+                return message
+
+    def call(self, request_id: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        params = {"name": tool, "arguments": arguments}
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
+        return self.answer(request_id)
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        finally:
+            self.process.kill()
+
+
+INITIALIZE_PARAMS = {
+    "protocolVersion": "2025-11-25",
+    "capabilities": {},
+    "clientInfo": {"name": "faults", "version": "1"},
+}
+
+
+def interpreter_of(script: str) -> str:
+    """The Python that runs a console script, from its #! line."""
+    return Path(script).read_text().splitlines()[0].removeprefix("#!").strip()
+
+
+def test_keys_never_in_stderr(tmp_path: Path) -> None:
+    """Every fault kind, and answers that echo the keys, at DEBUG with rich importable: no key anywhere."""
+    imports_rich = subprocess.run([interpreter_of(console_script()), "-c", "import rich"], capture_output=True)
+    assert imports_rich.returncode == 0, "rich must be importable: the SDK then switches to rich tracebacks"
+    echoed = f"{API_KEY} {APP_KEY} {base64.b64encode(API_KEY.encode()).decode()}"
+    echoes = [
+        Case("a success whose body echoes the keys", (answer(200, {**METADATA, "description": echoed}),), 1, None),
+        Case("a 400 whose errors echo the keys", (answer(400, {"errors": [echoed]}),), 1, "400"),
+    ]
+    with serving(answer(200, METADATA)) as fake, open(tmp_path / "stderr.txt", "w+") as stderr:
+        env = clean_env(
+            DD_API_KEY=API_KEY,
+            DD_APP_KEY=APP_KEY,
+            DD_API_URL=fake.url,
+            DD_MCP_TIMEOUT=str(TIMEOUT_S),
+            DD_MCP_DEADLINE=str(DEADLINE_S),
+            DD_MCP_LOG_LEVEL="DEBUG",
+        )
+        session = RawSession(env, stderr)
+        try:
+            for number, case in enumerate([*CASES, *echoes]):
+                fake.expect(*case.plan)
+                assert "result" in session.call(f"case-{number}", *case.call), case.name
+        finally:
+            session.close()
+        stderr.seek(0)
+        everything = stderr.read() + b"".join(session.stdout).decode("utf-8")
+    assert "DEBUG" in everything, "the server did not log at DEBUG"
+    pieces = {key[i : i + 12] for key in (API_KEY, APP_KEY) for i in range(len(key) - 11)}
+    assert [piece for piece in pieces if piece in everything] == []
+    REPORTS.setdefault("fault suite over stdio (case, attempts, outcome)", []).append(
+        f"{'every case again at DEBUG, rich importable':<42} -  no key or 12-character piece on stderr or stdout"
+    )

@@ -412,6 +412,21 @@ def test_known_key_is_masked_in_every_encoding(key: str, name: str, encoded: str
         assert r.text(encoded) == "[REDACTED:datadog_key]"
 
 
+def test_a_key_of_the_minimum_length_is_masked_in_its_forms() -> None:
+    key = "9a8b7c6d5e4f3a2b"
+    r = Redactor([key], detect=False)
+    for text in (
+        key,
+        key.upper(),
+        f"{key[:8]}\n{key[8:]}",
+        base64.b64encode(key.encode()).decode(),
+        key.encode().hex(),
+    ):
+        assert r.text(f"x {text} y") == "x [REDACTED:datadog_key] y"
+    assert r.text(f"cut {key[2:14]} here") == "cut [REDACTED:datadog_key] here"
+    assert r.text(f"short {key[:11]} piece") == f"short {key[:11]} piece"
+
+
 def test_split_key_pieces_merge_into_one_mask() -> None:
     masked = Redactor(KEYS, detect=False).text(f"key {API_KEY[:20]}\n    {API_KEY[20:]} end")
     assert masked == "key [REDACTED:datadog_key] end"

@@ -693,9 +693,9 @@ def _stretch(text: str, form: str, at: int, offset: int) -> tuple[int, int, int]
 
 
 class _KnownKeys:
-    """Finds the configured keys in all their forms. One 8-character piece in every `step` of the
-    text is looked up (enough to meet every anchor); a text with no hit is done, and each hit is
-    stretched both ways to see how much of a form it covers."""
+    """Finds the configured keys in all their forms. One 6-character piece in every `step` of the
+    text is looked up (enough to meet every anchor: any anchor-long piece of a form holds one); a
+    text with no hit is done, and each hit is stretched both ways to see how much of a form it covers."""
 
     def __init__(self, keys: Iterable[str]) -> None:
         unique = {form.text: form for key in keys for form in _forms(key)}
@@ -706,6 +706,11 @@ class _KnownKeys:
                 self.grams.setdefault(form.text[offset : offset + _GRAM], []).append((index, offset))
         self.gram_set = frozenset(self.grams)
         self.step = min(form.anchor - _GRAM + 1 for form in self.forms)
+        # The pieces at 0, step, 2*step...: findall collects them in C.
+        if self.step >= _GRAM:
+            self.samples = re.compile(rf"(?s)(.{{{_GRAM}}}).{{0,{self.step - _GRAM}}}")
+        else:
+            self.samples = re.compile(rf"(?s)(?=(.{{{_GRAM}}})).{{1,{self.step}}}")
         self.shortest = min(form.anchor for form in self.forms)
         # Trace and span ids are digits: skip them unless some form has a long enough run of digits.
         self.in_digits = any(len(run) >= form.anchor for form in self.forms for run in re.findall("[0-9]+", form.text))
@@ -714,20 +719,17 @@ class _KnownKeys:
         """Whether any sampled piece of `lowered` belongs to a form: no key can be in it otherwise."""
         if len(lowered) < self.shortest or (not self.in_digits and lowered.isdigit()):
             return False
-        step = self.step
-        return not self.gram_set.isdisjoint([lowered[i : i + _GRAM] for i in range(0, len(lowered) - _GRAM + 1, step)])
+        return not self.gram_set.isdisjoint(self.samples.findall(lowered))
 
     def spans(self, text: str) -> list[Span]:
+        grams, done = self.grams, 0
         found: list[Span] = []
-        at = 0
-        while at + _GRAM <= len(text):
-            hits = self.grams.get(text[at : at + _GRAM].lower())
-            span = self._widest(text, at, hits) if hits else None
+        sampled = range(0, len(text) - _GRAM + 1, self.step)
+        for at in [at for at in sampled if text[at : at + _GRAM].lower() in grams]:
+            span = self._widest(text, at, grams[text[at : at + _GRAM].lower()]) if at >= done else None
             if span is not None:
                 found.append((span[0], span[1], 0, KNOWN_KIND))
-                at = span[1]
-            else:
-                at += self.step
+                done = span[1]
         return found
 
     def _widest(self, text: str, at: int, hits: list[tuple[int, int]]) -> tuple[int, int] | None:

@@ -121,9 +121,10 @@ def test_measured_sizes_agree_with_compact_json(value: Any) -> None:
         assert tree.sizes[node] == len(compact_json(part))
 
 
-@given(st.one_of(TEXT, MASKED, LONG, st.from_regex(MASK)), st.integers(min_value=0, max_value=3000))
+@given(st.one_of(TEXT, MASKED, LONG, st.from_regex(MASK)), st.integers(min_value=0, max_value=12_000))
 @example("ab[REDACTED:aws_key]cd", 5)
 @example('"\\\n\x00', 2)
+@example('a"\x01' * 5000, 8193)  # escapes counted across chunks
 def test_a_clipped_string_is_counted_exactly(text: str, cap: int) -> None:
     assert _Text.of(text, len(compact_json(text))).size_at(cap) == len(compact_json(clip(text, cap)))
 

@@ -15,7 +15,7 @@ import json
 import math
 from bisect import bisect_left
 from dataclasses import dataclass
-from json.encoder import ESCAPE, encode_basestring
+from json.encoder import encode_basestring
 from typing import Any
 
 from dd_mcp_server.common.text import MASK, clip
@@ -30,6 +30,7 @@ HINT = (
 # a smaller one is a record, whose fields are all kept while its strings are shortened.
 MAP_KEYS = 50
 MARKER = "…"  # what clip appends to a cut string
+CHUNK = 4096  # a long string's escapes are counted per chunk: few steps to count, few characters to re-count
 
 
 def compact_json(value: Any) -> str:
@@ -222,27 +223,34 @@ def _entry_size(key: str, text: str) -> int:
 
 def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
     """The longest length every string may keep for the result to fit; None when even 0 is too long."""
-    texts = sorted(
+    strings = sorted(
         (
-            _Text.of(value, tree.sizes[node])
+            (value, tree.sizes[node])
             for node, value in enumerate(tree.values)
             if isinstance(value, str) and value and not cut.gone[node]
         ),
-        key=lambda text: text.length,
+        key=lambda string: len(string[0]),
         reverse=True,
     )
+    texts: list[_Text] = []  # measured on first use, longest first: strings no trial cap reaches are never scanned
+
+    def noted(cap: int) -> int:
+        return _entry_size("strings", f"shortened to {cap} characters")
 
     def total(cap: int) -> int:
         saved = 0
-        for text in texts:
-            if text.length <= cap:
+        for index, (text, size) in enumerate(strings):
+            if len(text) <= cap:
                 break
-            saved += text.size - text.size_at(cap)
-        return cut.total - saved + _entry_size("strings", f"shortened to {cap} characters")
+            if index == len(texts):
+                texts.append(_Text.of(text, size))
+            saved += size - texts[index].size_at(cap)
+        return cut.total - saved + noted(cap)
 
-    low, high = 0, texts[0].length if texts else 0  # the result fits at `low`, not at `high`
-    if total(low) > budget:
+    # At length 0 every string is "…", 3 characters with its quotes: if even that is too long, no cap helps.
+    if cut.total - sum(size - 3 for _, size in strings) + noted(0) > budget:
         return None
+    low, high = 0, len(strings[0][0])  # the result fits at `low`, not at `high`
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if total(middle) <= budget else (low, middle)
@@ -254,32 +262,36 @@ def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
 class _Text:
     """One string, with what it takes to count its JSON length once clipped to any length."""
 
-    length: int
+    text: str
     size: int  # len(compact_json(text))
-    escapes: list[int]  # where the characters JSON escapes are
-    extra: list[int]  # extra[i]: characters added by escapes[:i]
+    extra: list[int]  # extra[i]: characters JSON escapes add to text[: i * CHUNK] (empty: nothing is escaped)
     mask_starts: list[int]
     mask_ends: list[int]
 
     @classmethod
     def of(cls, text: str, size: int) -> _Text:
-        escapes, extra = [], [0]
+        extra = []
         if size != len(text) + 2:
-            for match in ESCAPE.finditer(text):
-                escapes.append(match.start())
-                extra.append(extra[-1] + len(encode_basestring(match.group())) - 3)
-        masks = [match.span() for match in MASK.finditer(text)]
-        return cls(len(text), size, escapes, extra, [s for s, _ in masks], [e for _, e in masks])
+            extra.append(0)
+            for start in range(0, len(text), CHUNK):
+                chunk = text[start : start + CHUNK]
+                extra.append(extra[-1] + len(encode_basestring(chunk)) - 2 - len(chunk))
+        masks = [match.span() for match in MASK.finditer(text)] if MASK.search(text) else []
+        return cls(text, size, extra, [s for s, _ in masks], [e for _, e in masks])
 
     def size_at(self, cap: int) -> int:
         """len(compact_json(clip(text, cap))), counted: clip moves a cut inside a mask back to its start."""
-        if self.length <= cap:
+        if len(self.text) <= cap:
             return self.size
         end = cap
         mask = bisect_left(self.mask_starts, cap) - 1  # the last mask starting before the cut
         if mask >= 0 and self.mask_ends[mask] > cap:
             end = self.mask_starts[mask]
-        return 2 + end + self.extra[bisect_left(self.escapes, end)] + len(MARKER)
+        size = 2 + end + len(MARKER)
+        if self.extra:  # what escaping adds to the whole chunks before the cut, then to the rest
+            whole = end // CHUNK * CHUNK
+            size += self.extra[end // CHUNK] + len(encode_basestring(self.text[whole:end])) - 2 - (end - whole)
+        return size
 
 
 def _build(tree: _Tree, cut: _Cut, hint: str) -> dict[str, Any]:

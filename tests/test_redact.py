@@ -558,8 +558,8 @@ def test_a_16_digit_id_with_id_context_survives(identifier: int, context: str) -
 
 @given(st.integers(min_value=10**17, max_value=2**64 - 1))
 def test_decimal_trace_and_span_ids_survive(identifier: int) -> None:
-    for text in (f"trace_id:{identifier}", str(identifier), f"card {identifier}"):
-        assert Redactor(KEYS).text(text) == text or luhn_valid(str(identifier))
+    for text in (f"trace_id:{identifier}", str(identifier), f"span {identifier} took 3ms"):
+        assert Redactor(KEYS).text(text) == text
 
 
 def card_with_check_digit(body: str) -> str:

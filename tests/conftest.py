@@ -48,8 +48,13 @@ def console_script() -> str:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any Datadog settings, plus `extra`."""
-    return {**{k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_"))}, **extra}
+    """This process's environment without any Datadog or proxy settings, plus `extra`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "DATADOG_")) and not _is_proxy(k)}
+    return {**kept, **extra}
+
+
+def _is_proxy(name: str) -> bool:
+    return name.lower() in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @pytest.fixture

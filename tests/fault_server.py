@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +93,50 @@ def trickle(body: bytes, every: float) -> Behaviour:
             pass  # the client gave up, as it should
 
     return behave
+
+
+def chunked(chunks: Callable[[], Iterator[bytes]], **headers: str) -> Behaviour:
+    """A chunked body of unannounced length, from a fresh `chunks()`, until it ends or the client hangs up."""
+
+    def behave(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Transfer-Encoding", "chunked")
+        for name, value in headers.items():
+            handler.send_header(name.replace("_", "-"), value)
+        handler.end_headers()
+        handler.close_connection = True
+        try:
+            for chunk in chunks():
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass  # the client stopped reading, as it should
+
+    return behave
+
+
+def gzip_bomb(decoded_bytes: int) -> Callable[[], Iterator[bytes]]:
+    """Gzip of `decoded_bytes` zeros, about a thousand times smaller, produced as it is sent."""
+    block = 16 * 1024 * 1024
+
+    def chunks() -> Iterator[bytes]:
+        squeezer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        first = squeezer.compress(b"\0" * block)
+        yield first
+        # Deflating more zeros from the same state gives the same bytes every time: compute them once.
+        repeat = squeezer.compress(b"\0" * block)
+        for _ in range(decoded_bytes // block - 1):
+            yield repeat
+
+    return chunks
+
+
+def endless() -> Iterator[bytes]:
+    """A JSON array that never closes."""
+    yield b"["
+    while True:
+        yield b'{"id": "x", "attributes": {"message": "again"}},' * 1000
 
 
 @dataclass

@@ -23,14 +23,19 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
 
+from dd_mcp_server.tools.base import UNTRUSTED_NOTE
 from tests.conftest import API_KEY, APP_KEY, REPORTS, clean_env, console_script
 from tests.fault_server import (
     Behaviour,
     FaultServer,
     answer,
+    chunked,
+    endless,
+    gzip_bomb,
     hang,
     raw,
     reset_mid_body,
+    send,
     serving,
     trickle,
 )
@@ -65,6 +70,14 @@ class Case:
     path: str = METRIC_PATH
 
 
+def redirect(status: int, location: str) -> Behaviour:
+    return lambda h: send(h, status, b"", "text/plain", Location=location)
+
+
+def raw_with(status: int, body: bytes, **headers: str) -> Behaviour:
+    return lambda h: send(h, status, body, "application/json", **headers)
+
+
 def rate_limited() -> Behaviour:
     return answer(429, {"errors": ["Too many requests"]}, X_RateLimit_Reset="1", X_RateLimit_Limit="100")
 
@@ -82,7 +95,14 @@ CASES = [
     Case("connection reset mid-body, forever", (reset_mid_body(),) * 3, 3, "The connection to Datadog"),
     Case("200 with a body that is not JSON", (raw(200, b"hello, world"),), 1, "body that is not JSON (text/plain)"),
     Case("HTML error page from a proxy, forever", (raw(502, b"<html>Bad Gateway</html>", "text/html"),) * 3, 3, "502"),
-    Case("empty 200 body", (raw(200, b"", "application/json"),), 1, None),
+    Case("empty 200 body", (raw(200, b"", "application/json"),), 1, "with 200 and no body"),
+    Case("204 No Content", (raw(204, b""),), 1, "with 204 and no body"),
+    Case("301 redirect elsewhere", (redirect(301, "https://collector.example/x"),), 1, "redirect (301) to collector"),
+    Case("302 redirect elsewhere", (redirect(302, "http://127.0.0.1:9/steal"),), 1, "not followed"),
+    Case("body labelled gzip that is not", (raw_with(200, b'{"type": 1}', Content_Encoding="gzip"),), 1, "decoded"),
+    Case("100 MB body", (chunked(lambda: iter([b" " * 65536] * 1600)),), 1, "(DD_MCP_MAX_RESPONSE_BYTES)"),
+    Case("gzip bomb (1 MB to 1 GB)", (chunked(gzip_bomb(1 << 30), Content_Encoding="gzip"),), 1, "larger than"),
+    Case("endless chunked body", (chunked(endless),), 1, "(DD_MCP_MAX_RESPONSE_BYTES)"),
     Case("200 with an unexpected JSON shape", (answer(200, ["not", "an", "object"]),), 1, "unexpected shape"),
     Case(
         "huge body (30 MB of logs)",
@@ -155,7 +175,7 @@ def test_fault(case: Case, portal: BlockingPortal, client: Client, fake: FaultSe
     fake.expect()
     after = portal.call(client.call_tool, *METRIC_CALL)
     assert not after.is_error, f"the server did not recover after {case.name}: {text_of(after)}"
-    assert after.structured_content == {"metric_name": "system.mem.used", **METADATA}
+    assert after.structured_content == {"_note": UNTRUSTED_NOTE, "metric_name": "system.mem.used", **METADATA}
 
 
 def test_huge_body_is_cut_to_the_budget_with_a_note(portal: BlockingPortal, client: Client, fake: FaultServer) -> None:
@@ -266,3 +286,40 @@ def test_keys_never_in_stderr(tmp_path: Path) -> None:
     REPORTS.setdefault("fault suite over stdio (case, attempts, outcome)", []).append(
         f"{'every case again at DEBUG, rich importable':<42} -  no key or 12-character piece on stderr or stdout"
     )
+
+
+def peak_memory_mib(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM in /proc: not Linux?")
+
+
+EXHAUSTING = [
+    case for case in CASES if case.name in ("100 MB body", "gzip bomb (1 MB to 1 GB)", "endless chunked body")
+]
+
+
+def test_no_answer_can_exhaust_memory(tmp_path: Path) -> None:
+    """A 100 MB body, a gzip bomb and an endless body: the server's memory stays near the byte cap."""
+    with serving(answer(200, METADATA)) as fake, open(tmp_path / "stderr.txt", "w+") as stderr:
+        env = clean_env(DD_API_KEY=API_KEY, DD_APP_KEY=APP_KEY, DD_API_URL=fake.url, DD_MCP_DEADLINE="30")
+        session = RawSession(env, stderr)
+        try:
+            session.call("warm-up", *METRIC_CALL)
+            before = peak_memory_mib(session.process.pid)
+            for number, case in enumerate(EXHAUSTING):
+                fake.expect(*case.plan)
+                reply = session.call(f"case-{number}", *case.call)
+                assert reply["result"]["isError"], case.name
+                assert "DD_MCP_MAX_RESPONSE_BYTES" in reply["result"]["content"][0]["text"]
+            peak = peak_memory_mib(session.process.pid)
+        finally:
+            session.close()
+    REPORTS.setdefault("fault suite over stdio (case, attempts, outcome)", []).append(
+        f"{'peak memory through ' + str(len(EXHAUSTING)) + ' oversized answers':<42} -  "
+        f"{before:.0f} MiB before, {peak:.0f} MiB at peak (cap 32 MiB)"
+    )
+    assert len(EXHAUSTING) == 3
+    assert peak - before < 4 * 32, f"{peak - before:.0f} MiB more for answers capped at 32 MiB"

@@ -8,17 +8,25 @@ not JSON) becomes a `DatadogError` whose message tells the model what happened a
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import random
+import re
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from dd_mcp_server import __version__
+from dd_mcp_server.common.redact import Redactor
+from dd_mcp_server.common.text import clean_text, clip, map_json
 from dd_mcp_server.config import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,9 @@ class DatadogClient:
         default_url = f"https://api.{settings.site}"
         self.site = settings.site if settings.base_url == default_url else settings.base_url
         self._retry = retry or RetryPolicy()
+        self._max_bytes = settings.max_response_bytes
+        # Everything Datadog answers is masked as it arrives, before any code can cut it.
+        self.redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             headers={
@@ -53,7 +64,9 @@ class DatadogClient:
                 "Accept": "application/json",
             },
             timeout=settings.timeout,
-            transport=transport,
+            # An explicit transport: httpx would otherwise pick proxies from the environment itself,
+            # plain-http loopback URLs included. settings.proxy is the one proxy that may be used.
+            transport=transport or httpx.AsyncHTTPTransport(proxy=settings.proxy),
             follow_redirects=False,
         )
 
@@ -71,7 +84,7 @@ class DatadogClient:
 
     async def get_metric_metadata(self, metric_name: str) -> Any:
         return await self._get(
-            f"/api/v1/metrics/{_segment(metric_name)}",
+            f"/api/v1/metrics/{_segment(metric_name, 'metric name', METRIC_NAME)}",
             {},
             scope="metrics_read",
             what=f"metric {metric_name!r}",
@@ -79,7 +92,7 @@ class DatadogClient:
 
     async def get_metric_tags(self, metric_name: str, window_seconds: int) -> Any:
         return await self._get(
-            f"/api/v2/metrics/{_segment(metric_name)}/all-tags",
+            f"/api/v2/metrics/{_segment(metric_name, 'metric name', METRIC_NAME)}/all-tags",
             {"window[seconds]": window_seconds},
             scope="metrics_read",
             what=f"metric {metric_name!r}",
@@ -161,7 +174,7 @@ class DatadogClient:
 
     async def get_dashboard(self, dashboard_id: str) -> Any:
         return await self._get(
-            f"/api/v1/dashboard/{_segment(dashboard_id)}",
+            f"/api/v1/dashboard/{_segment(dashboard_id, 'dashboard id')}",
             {},
             scope="dashboards_read",
             what=f"dashboard {dashboard_id!r}",
@@ -209,7 +222,7 @@ class DatadogClient:
 
     async def get_incident(self, incident_id: str) -> Any:
         return await self._get(
-            f"/api/v2/incidents/{_segment(incident_id)}",
+            f"/api/v2/incidents/{_segment(incident_id, 'incident id')}",
             {"include": "users"},
             scope="incident_read",
             what=f"incident {incident_id!r}",
@@ -252,7 +265,7 @@ class DatadogClient:
     async def get_synthetics_results(self, public_id: str, browser: bool) -> Any:
         kind = "browser/" if browser else ""
         return await self._get(
-            f"/api/v1/synthetics/tests/{kind}{_segment(public_id)}/results",
+            f"/api/v1/synthetics/tests/{kind}{_segment(public_id, 'synthetic test id')}/results",
             {},
             scope="synthetics_read",
             what=f"synthetic test {public_id!r}",
@@ -339,25 +352,124 @@ class DatadogClient:
         for attempt in range(1, self._retry.attempts + 1):
             final = attempt == self._retry.attempts
             try:
-                response = await self._http.request(method, path, params=params, json=body)
+                answer = await self._exchange(method, path, params, body)
             except httpx.TransportError as exc:
                 if final:
                     raise transport_error(exc, method, path, self.site, attempt, waited) from None
                 delay = self._retry.backoff_delay(attempt)
             else:
-                if response.status_code == 429 and not final:
-                    delay = self._retry.rate_limit_delay(rate_limit_reset(response.headers), attempt)
-                elif response.status_code in RETRY_STATUSES and not final:
+                status = answer.response.status_code
+                if status == 429 and not final:
+                    delay = self._retry.rate_limit_delay(rate_limit_reset(answer.response.headers), attempt)
+                elif status in RETRY_STATUSES and not final:
                     delay = self._retry.backoff_delay(attempt)
-                elif response.status_code >= 400:
-                    error = error_for(response, site=self.site, scope=scope, what=what)
+                elif status >= 400:
+                    said = datadog_said(answer.content, self.redactor)
+                    error = error_for(answer.response, said, site=self.site, scope=scope, what=what)
                     raise DatadogError(str(error) + _attempts_note(attempt, waited)) from None
                 else:
-                    return _payload(response, expect)
+                    return await self._payload(answer, expect)
             log.info("retrying %s %s in %.2f s (attempt %d failed)", method, path, delay, attempt)
             await self._retry.sleep(delay)
             waited += delay
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _exchange(
+        self, method: str, path: str, params: dict[str, str] | None, body: Mapping[str, Any] | None
+    ) -> Answer:
+        """One request and its body, read as a stream so that no answer can outgrow the byte cap.
+
+        A success larger than DD_MCP_MAX_RESPONSE_BYTES is refused (the cap counts decoded bytes,
+        so a compressed bomb stops there too); an error body is only read far enough to quote it.
+        """
+        try:
+            async with self._http.stream(method, path, params=params, json=body) as response:
+                success = response.is_success
+                limit = self._max_bytes if success else ERROR_BODY_BYTES
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > limit:
+                        if success:
+                            raise too_large(method, path, self._max_bytes)
+                        del content[limit:]
+                        break
+                return Answer(response, bytes(content))
+        except httpx.DecodingError:
+            raise DatadogError(
+                f"Datadog's answer to {method} {path} could not be decoded: its body does not match the "
+                "Content-Encoding it declares. This is a Datadog or proxy fault, not a problem with the request."
+            ) from None
+
+    async def _payload(self, answer: Answer, expect: type[dict[str, Any]] | type[list[Any]]) -> Any:
+        """The decoded, cleaned and redacted body, checked to be the JSON type the endpoint documents.
+
+        Decoding runs in a worker thread: a body of many megabytes must not stall other calls.
+        """
+        response = answer.response
+        call = f"{response.request.method} {response.request.url.path}"
+        if response.is_redirect or 300 <= response.status_code < 400:
+            raise redirect_error(response, call)
+        if not answer.content.strip():
+            raise DatadogError(
+                f"Datadog answered {call} with {response.status_code} and no body, where the API always answers "
+                "JSON. This is a Datadog or proxy fault, not a problem with the request; try again."
+            )
+        payload, fixes = await anyio.to_thread.run_sync(
+            self._read_json,
+            answer.content,
+            call,
+            response.headers.get("content-type", "unknown type"),
+            abandon_on_cancel=True,
+        )
+        found = call_fixes.get()
+        if found is not None:
+            found.update(fixes)
+        if not isinstance(payload, expect):
+            raise DatadogError(
+                f"Datadog answered {call} with JSON of an unexpected shape ({type(payload).__name__}, expected "
+                f"{expect.__name__}). This is a Datadog or proxy fault, not a problem with the request."
+            )
+        return payload
+
+    def _read_json(self, content: bytes, call: str, kind: str) -> tuple[Any, Counter[str]]:
+        """Parse a body and make every string in it safe: encodable, visible, secrets masked."""
+        try:
+            payload = json.loads(content, parse_int=_integer)
+        except RecursionError:
+            raise DatadogError(
+                f"Datadog answered {call} with JSON nested too deeply to read. This is a Datadog or proxy fault, "
+                "not a problem with the request."
+            ) from None
+        except (ValueError, UnicodeDecodeError):
+            raise DatadogError(
+                f"Datadog answered {call} with a body that is not JSON ({clean_text(kind)[:100]}). This is a "
+                "Datadog or proxy fault, not a problem with the request; try again."
+            ) from None
+        return map_json(payload, lambda text: self.redactor.text(clean_text(text)))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response whose body has been read (within its cap)."""
+
+    response: httpx.Response
+    content: bytes
+
+
+# What Datadog's answers in one tool call had to have fixed (numbers that are not numbers, values
+# nested too deeply), so the result can say so. The tool layer sets a fresh Counter per call.
+call_fixes: ContextVar[Counter[str] | None] = ContextVar("call_fixes", default=None)
+
+# An error body is read this far: enough for any message Datadog writes.
+ERROR_BODY_BYTES = 64 * 1024
+# Longer integers are beyond what Python reads by default (4300 digits) and mean nothing here.
+_MAX_INTEGER_DIGITS = 4000
+
+
+def _integer(text: str) -> int | float:
+    """A JSON integer; an absurdly long one becomes infinity, which cleaning turns into null."""
+    return int(text) if len(text) <= _MAX_INTEGER_DIGITS else math.inf
 
 
 @dataclass(frozen=True)
@@ -380,6 +492,8 @@ class RetryPolicy:
 
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+# Datadog's own error text is quoted up to this length.
+ERROR_TEXT_CHARS = 1000
 
 
 def _attempts_note(attempts: int, waited: float) -> str:
@@ -402,24 +516,12 @@ def transport_error(
     )
 
 
-def _payload(response: httpx.Response, expect: type[dict[str, Any]] | type[list[Any]]) -> Any:
-    """The decoded body, checked to be the JSON type the endpoint documents (empty means empty)."""
-    payload = _decode(response)
-    if payload is None:
-        return expect()
-    if not isinstance(payload, expect):
-        raise DatadogError(
-            f"Datadog answered {response.request.method} {response.request.url.path} with JSON of an unexpected "
-            f"shape ({type(payload).__name__}, expected {expect.__name__}). This is a Datadog or proxy fault, "
-            "not a problem with the request."
-        )
-    return payload
+def error_for(response: httpx.Response, said: str, *, site: str, scope: str, what: str | None) -> DatadogError:
+    """Map an HTTP failure to a message that says what happened and what the model should do next.
 
-
-def error_for(response: httpx.Response, *, site: str, scope: str, what: str | None) -> DatadogError:
-    """Map an HTTP failure to a message that says what happened and what the model should do next."""
+    `said` is Datadog's own error text, already cleaned and redacted.
+    """
     status = response.status_code
-    said = datadog_said(response)
     call = f"{response.request.method} {response.request.url.path}"
     if status == 400:
         return DatadogError(
@@ -453,23 +555,44 @@ def error_for(response: httpx.Response, *, site: str, scope: str, what: str | No
     )
 
 
-def datadog_said(response: httpx.Response) -> str:
-    """Read Datadog's error text from a body that may be v1 JSON, v2 JSON:API, HTML or empty."""
+def datadog_said(content: bytes, redactor: Redactor) -> str:
+    """Datadog's error text from a body that may be v1 JSON, v2 JSON:API, HTML or empty.
+
+    Masked before it is cut, so a secret Datadog echoes can never survive as a prefix.
+    """
     try:
-        payload = response.json()
-    except (ValueError, UnicodeDecodeError):
+        payload = json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, list):
         return ""
     messages = []
-    for item in errors:
+    for item in errors[:20]:
         if isinstance(item, dict):
             parts = [str(item[k]) for k in ("title", "detail") if item.get(k)]
             messages.append(": ".join(parts))
         else:
             messages.append(str(item))
-    return "; ".join(m for m in messages if m)[:1000]
+    said = "; ".join(m for m in messages if m)
+    return clip(redactor.text(clean_text(said)), ERROR_TEXT_CHARS)
+
+
+def too_large(method: str, path: str, cap: int) -> DatadogError:
+    return DatadogError(
+        f"Datadog's answer to {method} {path} is larger than {cap:,} bytes (DD_MCP_MAX_RESPONSE_BYTES), so it "
+        "was not read. Ask for less: a smaller limit, a narrower query or a shorter time window."
+    )
+
+
+def redirect_error(response: httpx.Response, call: str) -> DatadogError:
+    """A redirect is never followed: it would send both keys to wherever it points."""
+    target = urlsplit(response.headers.get("location", "")).hostname or "an unnamed place"
+    return DatadogError(
+        f"Datadog answered {call} with a redirect ({response.status_code}) to {clean_text(target)[:100]}, which "
+        "was not followed so the keys go nowhere else. Something other than Datadog's API answered: check "
+        "DD_SITE or DD_API_URL, and any proxy."
+    )
 
 
 def rate_limit_reset(headers: httpx.Headers) -> float | None:
@@ -495,20 +618,6 @@ def next_cursor(payload: Any) -> str | None:
     return after if isinstance(after, str) and after else None
 
 
-def _decode(response: httpx.Response) -> Any:
-    """The JSON body, None when the body is empty; a DatadogError when it is not JSON."""
-    if not response.content.strip():
-        return None
-    try:
-        return response.json()
-    except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("content-type", "unknown type")
-        raise DatadogError(
-            f"Datadog answered {response.request.method} {response.request.url.path} with a body that is not "
-            f"JSON ({kind}). This is a Datadog or proxy fault, not a problem with the request; try again."
-        ) from None
-
-
 def _query(params: Params) -> dict[str, str]:
     """Drop unset parameters and spell booleans the way Datadog expects."""
     out: dict[str, str] = {}
@@ -519,8 +628,23 @@ def _query(params: Params) -> dict[str, str]:
     return out
 
 
-def _segment(value: str) -> str:
-    """Quote an identifier for use as one path segment, so it can never change the path."""
+# Identifiers as Datadog writes them (ids, public ids, UUIDs); metric names as Datadog allows them.
+# Neither admits "." or "..", which a URL library would resolve as dot segments into another path.
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]{0,199}")
+
+
+def _segment(value: str, what: str, grammar: re.Pattern[str] = ID) -> str:
+    """An identifier as one path segment: checked against its grammar, then quoted.
+
+    Identifiers come from the caller and from Datadog's own answers (a test id read from a list
+    and used in the next request), so both are checked here, where the path is built.
+    """
+    if not grammar.fullmatch(value):
+        raise DatadogError(
+            f"{what} {clean_text(value)[:80]!r} is not a valid identifier, so no request was sent. Use the id "
+            "exactly as Datadog lists it."
+        )
     return quote(value, safe="")
 
 

@@ -73,8 +73,8 @@ CASES = [
     ),
     Case(
         "get_metric_metadata",
-        {"metric_name": "odd/name ?x", "include_tags": False},
-        (Sent("GET", "/api/v1/metrics/odd%2Fname%20%3Fx"),),
+        {"metric_name": "Custom_app.p99.latency_ms", "include_tags": False},
+        (Sent("GET", "/api/v1/metrics/Custom_app.p99.latency_ms"),),
     ),
     Case(
         "search_logs",

@@ -46,12 +46,12 @@ async def test_toolsets_setting_limits_the_tools_and_their_arguments() -> None:
 @pytest.mark.anyio
 async def test_a_rejected_value_is_one_plain_line_with_the_arguments_own_description() -> None:
     async with connect() as client:
-        result = await client.call_tool("get_monitor", {"monitor_id": "abc"})
+        result = await client.call_tool("get_monitor", {"monitor_id": 0})
         both = await client.call_tool("query_metrics", {"start": "now"})
     text = result.content[0].text  # type: ignore[union-attr]
     assert text == (
-        "Invalid argument 'monitor_id': Input should be a valid integer, unable to parse string as an integer "
-        "(got 'abc'). monitor_id: The monitor's numeric id, e.g. 1234567."
+        "Invalid argument 'monitor_id': Input should be greater than or equal to 1 (got 0). "
+        "monitor_id: The monitor's numeric id, e.g. 1234567."
     )
     lines = both.content[0].text.splitlines()  # type: ignore[union-attr]
     assert len(lines) == 1
@@ -79,3 +79,28 @@ async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> Non
             assert schema.get("description"), f"{tool.name}.{name} has no description"
         ids = [name for name in properties if name.endswith("_id")]
         assert ids == [name for name in tool.input_schema.get("required", []) if name.endswith("_id")]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        ("query_metrics", {"query": "avg:m{*}", "start": True}, "'start': expected a string or an integer or a number"),
+        ("get_monitor", {"monitor_id": "123"}, "'monitor_id': expected an integer, got a string (\"123\")"),
+        ("get_monitor", {"monitor_id": 5.0}, "'monitor_id': expected an integer, got a number written as a float"),
+        ("get_monitor", {"monitor_id": True}, "'monitor_id': expected an integer, got a boolean (true)"),
+        ("get_metric_metadata", {"metric_name": "m", "include_tags": 1}, "'include_tags': expected true or false"),
+        ("get_monitors", {"group_states": "alert"}, "'group_states': expected a list or null, got a string"),
+        ("get_monitors", {"group_states": [1]}, "'group_states': expected a list or null, got a list"),
+    ],
+    ids=["boolean time", "string id", "float id", "boolean id", "integer flag", "string for list", "wrong items"],
+)
+@pytest.mark.anyio
+async def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(
+    tool: str, arguments: dict[str, object], expected: str
+) -> None:
+    async with connect() as client:
+        result = await client.call_tool(tool, arguments)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error
+    assert text.startswith("Invalid argument " + expected.split(":")[0]), text
+    assert expected in text

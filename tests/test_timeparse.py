@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.errors import InvalidArgument
-from dd_mcp_server.common.timeparse import UNIT_SECONDS, iso, parse_time, time_window
+from dd_mcp_server.common.timeparse import MAX_FUTURE, UNIT_SECONDS, iso, parse_time, time_window
 
 NOW = 1_795_521_600  # 2026-11-24T12:00:00Z
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
@@ -263,7 +263,15 @@ def test_a_window_is_ordered_or_invalid_argument(start: Any, end: Any) -> None:
         assert refusal.argument in {"start", "end"}
         assert f"'{refusal.argument}'" in str(refusal)
         return
-    assert 0 <= start_s < end_s <= LAST_SECOND
+    assert 0 <= start_s < end_s <= NOW + MAX_FUTURE
+
+
+def test_a_window_may_end_up_to_a_day_after_now_and_no_later() -> None:
+    assert time_window("now-1h", NOW + 86400, now=NOW) == (NOW - 3600, NOW + 86400)
+    for end in (NOW + 86401, "9999-12-31T23:59:59Z", "2027-11-24T12:00:00Z"):
+        with pytest.raises(InvalidArgument, match=r"'end': .* is more than a day after now") as caught:
+            time_window("now-1h", end, now=NOW)
+        assert caught.value.argument == "end"
 
 
 @pytest.mark.parametrize(
@@ -275,6 +283,7 @@ def test_a_window_is_ordered_or_invalid_argument(start: Any, end: Any) -> None:
         ("9999-12-31T23:59:59Z", "now", "start"),
         ("garbage", "now", "start"),
         ("now-1h", "garbage", "end"),
+        ("now-1h", "9999-12-31T23:59:59Z", "end"),
         (True, None, "start"),
     ],
 )

@@ -143,7 +143,7 @@ def test_a_realistic_dashboard_is_reduced_to_titles_types_queries_and_nesting() 
                 },
             ],
         },
-        {"type": "note", "note": NOTE["definition"]["content"][:300]},
+        {"type": "note", "note": NOTE["definition"]["content"][:300] + "…"},
         {"title": "Disk alert", "type": "alert_graph", "monitor_id": "123456"},
         {"title": "Errors", "type": "log_stream", "queries": ["service:web status:error"]},
         {"title": "Log errors (legacy)", "type": "timeseries", "queries": ["status:error service:checkout"]},

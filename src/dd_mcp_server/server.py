@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent
+from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
+from dd_mcp_server.common.argtypes import type_problem
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
 from dd_mcp_server.tools import TOOLSETS
@@ -69,27 +73,42 @@ def build_server(
     return server
 
 
-def arguments_of(fn: Callable[..., Any]) -> dict[str, str]:
-    """A tool function's arguments (its MCP context excluded), each with the description the model sees."""
-    described: dict[str, str] = {}
+@dataclass
+class Argument:
+    """One argument of a tool: the description the model sees, and its type for checking JSON types."""
+
+    description: str
+    annotation: Any
+
+    @functools.cached_property
+    def schema(self) -> dict[str, Any]:
+        # Built on first use: start-up stays fast, and only the tools called pay for it.
+        return TypeAdapter(self.annotation).json_schema()
+
+
+def arguments_of(fn: Callable[..., Any]) -> dict[str, Argument]:
+    """A tool function's arguments (its MCP context excluded)."""
+    found: dict[str, Argument] = {}
     for name, parameter in inspect.signature(fn, eval_str=True).parameters.items():
         if name == "ctx":
             continue
         infos = [m for m in getattr(parameter.annotation, "__metadata__", ()) if isinstance(m, FieldInfo)]
-        described[name] = next((info.description for info in infos if info.description), "")
-    return described
+        description = next((info.description for info in infos if info.description), "")
+        found[name] = Argument(description or "", parameter.annotation)
+    return found
 
 
 class ArgumentErrors:
     """Make argument mistakes plain to the model.
 
     An argument the tool does not have is refused (pydantic would drop it silently: a model that
-    writes `from` for `start` would get the default window and never know). A value pydantic
-    rejects comes back as one line per argument, with what was wrong and that argument's own
-    description (its forms and an example) instead of pydantic's report.
+    writes `from` for `start` would get the default window and never know). A value of the wrong
+    JSON type is refused (pydantic would coerce `true` to 1). A value pydantic rejects comes back
+    as one line per argument, with what was wrong and that argument's own description (its forms
+    and an example) instead of pydantic's report.
     """
 
-    def __init__(self, known: dict[str, dict[str, str]]) -> None:
+    def __init__(self, known: dict[str, dict[str, Argument]]) -> None:
         self.known = known
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -101,6 +120,13 @@ class ArgumentErrors:
             unknown = sorted(str(key) for key in arguments if key not in self.known[name])
             if unknown:
                 return error_result(self.unknown_message(name, unknown))
+            mistyped = {
+                key: problem
+                for key, value in arguments.items()
+                if (problem := type_problem(value, self.known[name][key].schema))
+            }
+            if mistyped:
+                return error_result(self.explained(name, mistyped))
         result = await call_next(ctx)
         # The handler's answer arrives here already serialised to its wire form.
         if isinstance(result, dict) and result.get("isError"):
@@ -130,10 +156,18 @@ class ArgumentErrors:
             if got and message != "Field required":
                 message += f" (got {got.group(1)[:80]})"
             problems.setdefault(argument, message)
-        described = self.known[tool]
+        return self.explained(tool, problems)
+
+    def explained(self, tool: str, problems: dict[str, str]) -> str:
+        """One line per argument: what was wrong, then the argument's own description."""
+        known = self.known[tool]
         return "\n".join(
             f"Invalid argument '{argument}': {message}."
-            + (f" {argument}: {described[argument]}" if described.get(argument) else "")
+            + (
+                f" {argument}: {known[argument].description}"
+                if argument in known and known[argument].description
+                else ""
+            )
             for argument, message in problems.items()
         )
 

@@ -12,6 +12,7 @@ _RELATIVE = re.compile(r"now(?:\s*-\s*(\d+)\s*([smhdw]))?")
 # Epoch values above this are taken as milliseconds (year 5138 in seconds, 1973 in milliseconds).
 _MILLISECONDS_FROM = 10**11
 _END_OF_9999 = 253402300800  # 10000-01-01T00:00:00Z
+MAX_FUTURE = 86400
 _EXAMPLES = "'now-15m', 'now-2h', 'now-7d', 'now', 1732406400 or '2026-11-24T09:30:00Z'"
 
 TimeArg = str | int | float | None
@@ -55,8 +56,16 @@ def parse_time(value: TimeArg, *, argument: str, now: float) -> int:
 
 
 def time_window(start: TimeArg, end: TimeArg, *, now: float, default_span: int = 3600) -> tuple[int, int]:
-    """The (start, end) epoch seconds of a query window; the default is the last `default_span` seconds."""
+    """The (start, end) epoch seconds of a query window; the default is the last `default_span` seconds.
+
+    A window may end at most a day after now (clock skew, a forecast); later is a mistake, such as
+    a year typed wrong, that would otherwise query nothing and look like silence.
+    """
     end_s = parse_time(end, argument="end", now=now) if end is not None else int(now)
+    if end_s > now + MAX_FUTURE:
+        raise InvalidArgument(
+            "end", f"{iso(end_s)} is more than a day after now ({iso(now)})", "end='now' or end='now-1h'"
+        )
     start_s = parse_time(start, argument="start", now=now) if start is not None else max(0, end_s - default_span)
     if start_s >= end_s:
         raise InvalidArgument(

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+# Deeper spans are listed flat under a marker: the tree stays readable and any JSON reader can
+# take it (each level is two levels of JSON).
+MAX_TREE_DEPTH = 30
+
 
 def build_tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Nest spans under their parents, ordered by start time.
+    """Nest spans under their parents, ordered by start time, at most MAX_TREE_DEPTH levels deep.
 
-    Every span appears exactly once. A span whose parent is missing (or that sits in a
-    parent cycle) becomes a root, so nothing from a partial trace is lost.
+    Every span appears exactly once. A span whose parent is missing (or that sits in a parent
+    cycle) becomes a root, so nothing from a partial trace is lost. The spans below the last
+    level are listed flat, in start order, under the node's `deeper`. Built without recursion:
+    a trace may be nested thousands of levels deep.
     """
     by_id: dict[str, int] = {}
     for index, span in enumerate(spans):
@@ -24,23 +30,50 @@ def build_tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             children[parent].append(index)
 
+    order = _start_of(spans)
     placed: set[int] = set()
 
-    def node(index: int) -> dict[str, Any]:
+    def shaped(index: int) -> dict[str, Any]:
         placed.add(index)
-        kids = sorted((k for k in children[index] if k not in placed), key=_start_of(spans))
-        shaped = {k: v for k, v in spans[index].items() if k != "parent_id"}
-        nested = [node(k) for k in kids if k not in placed]
-        if nested:
-            shaped["children"] = nested
-        return shaped
+        return {k: v for k, v in spans[index].items() if k != "parent_id"}
 
-    tree = [node(i) for i in sorted(roots, key=_start_of(spans))]
+    def grow(index: int) -> dict[str, Any]:
+        root = shaped(index)
+        stack = [(index, root, 1)]
+        while stack:
+            at, node, depth = stack.pop()
+            kids = sorted((k for k in children[at] if k not in placed), key=order)
+            if not kids:
+                continue
+            if depth >= MAX_TREE_DEPTH:
+                deeper = sorted(_descendants(kids, children, placed), key=order)
+                node["deeper"] = [shaped(k) for k in deeper]
+                continue
+            node["children"] = [shaped(k) for k in kids]
+            stack.extend((k, child, depth + 1) for k, child in zip(kids, node["children"], strict=True))
+        return root
+
+    tree = [grow(i) for i in sorted(roots, key=order) if i not in placed]
     # Spans caught in a parent cycle were reachable from no root: add them as roots.
-    for index in sorted(range(len(spans)), key=_start_of(spans)):
+    for index in sorted(range(len(spans)), key=order):
         if index not in placed:
-            tree.append(node(index))
+            tree.append(grow(index))
     return tree
+
+
+def _descendants(start: list[int], children: dict[int, list[int]], placed: set[int]) -> list[int]:
+    """`start` and every span below them not placed yet, each once."""
+    found: list[int] = []
+    seen: set[int] = set()
+    stack = list(start)
+    while stack:
+        index = stack.pop()
+        if index in placed or index in seen:
+            continue
+        seen.add(index)
+        found.append(index)
+        stack.extend(children[index])
+    return found
 
 
 def service_breakdown(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dd_mcp_server.common.text import clip
+
 _QUERY_KEYS = ("q", "query", "formula")
 _NOTE_CHARS = 300
 
@@ -26,7 +28,7 @@ def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
     if definition.get("alert_id"):
         shaped["monitor_id"] = definition["alert_id"]
     if isinstance(definition.get("content"), str):
-        shaped["note"] = definition["content"][:_NOTE_CHARS]
+        shaped["note"] = clip(definition["content"], _NOTE_CHARS)
     if "widgets" in definition:
         shaped["widgets"] = simplify_widgets(definition["widgets"])
     return {k: v for k, v in shaped.items() if v not in (None, "", [])}

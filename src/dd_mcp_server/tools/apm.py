@@ -16,7 +16,6 @@ from dd_mcp_server.common.traces import build_tree, service_breakdown
 from dd_mcp_server.services.datadog import next_cursor
 from dd_mcp_server.tools.base import (
     TIME_HELP,
-    UNTRUSTED_NOTE,
     Cursor,
     End,
     Facet,
@@ -187,7 +186,6 @@ async def get_trace(
         "errors": sum(1 for span in spans if span.get("status") == "error"),
         "services": service_breakdown(nodes),
         "tree": build_tree(nodes),
-        "_note": UNTRUSTED_NOTE,
     }
     if cursor:
         result["_partial"] = f"only the first {len(spans)} spans were read"

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.text import clip
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, search_page, window
 
 _MESSAGE_CHARS = 500
@@ -60,7 +61,7 @@ def _event(item: dict[str, Any]) -> dict[str, Any]:
         "id": item.get("id"),
         "timestamp": outer.get("timestamp"),
         "title": inner.get("title"),
-        "message": message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else ""),
+        "message": clip(message, _MESSAGE_CHARS),
         "source": inner.get("source_type_name") or (inner.get("evt") or {}).get("source_id"),
         "service": inner.get("service"),
         "status": inner.get("status"),

@@ -110,7 +110,13 @@ async def list_metrics(
 async def get_metric_metadata(
     ctx: Context,
     metric_name: Annotated[
-        str, Field(min_length=1, max_length=200, description="Exact metric name, e.g. 'system.cpu.user'.")
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[A-Za-z][A-Za-z0-9_.]*$",
+            description="Exact metric name, e.g. 'system.cpu.user'.",
+        ),
     ],
     include_tags: Annotated[
         bool, Field(description="Also list the metric's tag keys with sample values (one more request).")

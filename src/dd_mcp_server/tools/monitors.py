@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty, strip_metadata
+from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
 
@@ -16,6 +17,20 @@ GroupState = Literal["all", "alert", "warn", "no data"]
 _STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
 _GROUPS_SHOWN = 10
 _MESSAGE_CHARS = 200
+# What get_monitor reads of a monitor: named, so that Datadog's answer can add nothing unexpected.
+_DETAIL_KEYS = (
+    "id",
+    "name",
+    "type",
+    "overall_state",
+    "priority",
+    "query",
+    "message",
+    "tags",
+    "options",
+    "multi",
+    "created",
+)
 
 
 async def get_monitors(
@@ -77,7 +92,7 @@ def _summary(monitor: dict[str, Any]) -> dict[str, Any]:
         "priority": monitor.get("priority"),
         "query": monitor.get("query"),
         "tags": monitor.get("tags"),
-        "message": message[:_MESSAGE_CHARS] + ("…" if len(message) > _MESSAGE_CHARS else ""),
+        "message": clip(message, _MESSAGE_CHARS),
         "groups": [
             f"{name}: {group.get('status')}"
             for name, group in list(((monitor.get("state") or {}).get("groups") or {}).items())[:_GROUPS_SHOWN]
@@ -98,12 +113,12 @@ async def get_monitor(
     Example: monitor_id=1234567.
     """
     monitor = strip_metadata(await datadog(ctx).get_monitor(monitor_id))
-    state = monitor.pop("state", None) or {}
-    groups = [_group(name, g) for name, g in (state.get("groups") or {}).items() if isinstance(g, dict)]
+    shaped = {key: monitor.get(key) for key in _DETAIL_KEYS}
+    state = monitor.get("state") or {}
+    groups = [_group(str(name), g) for name, g in (state.get("groups") or {}).items() if isinstance(g, dict)]
     groups.sort(key=lambda g: (g.get("status") == "OK", g["group"]))
-    if groups:
-        monitor["groups"] = groups
-    return drop_empty(monitor)  # type: ignore[no-any-return]
+    shaped["groups"] = groups
+    return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
 def _group(name: str, group: dict[str, Any]) -> dict[str, Any]:

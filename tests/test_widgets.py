@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.widgets import collect_queries, definition_queries, simplify_widgets
@@ -285,6 +285,7 @@ JSON = st.recursive(
 
 
 @given(st.lists(JSON, max_size=4))
+@example([{"definition": {"query": ""}}])  # once gave queries: [""]
 def test_any_json_is_read_without_crashing(widgets: list[Any]) -> None:
     for shaped in simplify_widgets(widgets):
         assert isinstance(shaped, dict)

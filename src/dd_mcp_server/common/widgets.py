@@ -37,7 +37,7 @@ def simplify_widget(widget: dict[str, Any]) -> dict[str, Any]:
 def definition_queries(definition: dict[str, Any]) -> list[str]:
     """The distinct queries of a widget or notebook cell definition, in order of appearance."""
     queries = collect_queries(definition.get("requests"))
-    if isinstance(definition.get("query"), str):
+    if isinstance(definition.get("query"), str) and definition["query"]:
         queries.append(definition["query"])
     return list(dict.fromkeys(queries))
 

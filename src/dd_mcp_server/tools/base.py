@@ -48,6 +48,9 @@ RESERVED = frozenset({"_note", "_redacted", "_fixed", "_truncated"})
 # Datadog's answers are capped at MAX_DEPTH as they arrive; what a tool builds on them nests a few
 # levels more. The SDK's serialiser refuses 128 levels: nothing deeper than this goes out.
 OUTPUT_MAX_DEPTH = 100
+# Kept free of data for the count of masked secrets (and separators), so that it rarely needs a recut.
+NOTES_ROOM = 200
+RECUTS = 4
 ERROR_CHARS = 2000
 
 
@@ -129,28 +132,33 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
 
 
 def finish(data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget: int) -> CallToolResult:
-    """A tool's data as the model reads it: clean and masked, then cut to the budget, the notes kept whole.
+    """A tool's data as the model reads it: clean, cut to the budget, masked, the notes kept whole.
 
-    Datadog's answers were cleaned and masked as they arrived; this pass covers what the tool
-    added itself (echoed arguments, computed numbers). The notes are outside the budgeted part,
-    so the size budget can never cut them, and upstream data can never shadow them.
+    Datadog's answers were cleaned and masked as they arrived, before any cut; the masking here
+    covers what the tool added itself (echoed arguments, strings it joined) and runs on the cut
+    result only, which is small. Masking can lengthen text: the cut is then redone with less room.
+    The notes sit outside the budgeted part, so the budget never cuts them, and upstream data can
+    never shadow them.
     """
-    shaped, found = map_json(
-        {k: v for k, v in data.items() if k not in RESERVED},
-        lambda text: redactor.text(clean_text(text)),
-        max_depth=OUTPUT_MAX_DEPTH,
+    cleaned, found = map_json(
+        {k: v for k, v in data.items() if k not in RESERVED}, clean_text, max_depth=OUTPUT_MAX_DEPTH
     )
     fixes = fixes + found
-    notes: dict[str, Any] = {}
-    masks = count_masks(compact_json(shaped))
-    if masks:
-        notes["_redacted"] = dict(sorted(masks.items()))
-    if fixes:
-        notes["_fixed"] = fixed_note(fixes)
-    room = budget - len(compact_json({"_note": UNTRUSTED_NOTE, **notes})) - 2
-    shaped = fit_budget(shaped, room)
-    result = {"_note": UNTRUSTED_NOTE, **shaped, **notes}
-    return CallToolResult(content=[TextContent(type="text", text=compact_json(result))], structured_content=result)
+    fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
+    room = budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM
+    for _ in range(RECUTS):
+        shaped, _ = map_json(fit_budget(cleaned, room), redactor.text, max_depth=OUTPUT_MAX_DEPTH + 2)
+        masks = count_masks(compact_json(shaped))
+        redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
+        result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}
+        text = compact_json(result)
+        if len(text) <= budget:
+            return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=result)
+        room -= len(text) - budget
+    raise ToolError(
+        "The result could not be cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS) once its secrets were "
+        "masked. Ask for fewer items or a narrower query."
+    )
 
 
 def fixed_note(fixes: Counter[str]) -> str:

@@ -213,11 +213,12 @@ def test_the_note_says_how_to_get_the_rest(case: tuple[dict[str, Any], int]) -> 
 
 
 def test_keys_spelt_like_the_note_entries_are_named_from_the_result() -> None:
-    result = {"hint": list(range(300)), "strings": ["a" * 300] * 3, "result": ["c" * 300] * 3, "x": "y" * 900}
+    three = ["c" * 300] * 3
+    result = {"hint": list(range(300)), "strings": three, "result": three, "all": three, "x": "y" * 900}
     note = fit_budget(result, 800)[NOTE]
-    assert list(note) == ["result.hint", "result.strings", "result.result", "strings", "hint"]
+    assert list(note) == ["result.hint", "result.strings", "result.result", "result.all", "strings", "hint"]
     assert note["result.hint"] == "kept 1 of 300"
-    assert note["result.strings"] == note["result.result"] == "kept 1 of 3"
+    assert note["result.strings"] == note["result.result"] == note["result.all"] == "kept 1 of 3"
 
 
 def test_a_cut_list_is_a_prefix_of_the_original() -> None:

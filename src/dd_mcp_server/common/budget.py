@@ -175,7 +175,7 @@ def _cut_containers(tree: _Tree, cut: _Cut, budget: int) -> None:
 def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
     """Keep the longest prefix of `node`'s items for which the result fits, at least one item, and note it."""
     start, many = tree.first[node], tree.count[node]
-    label = _label(tree, node, {*cut.notes, "result", "hint", "strings"})
+    label = _label(tree, node, {*cut.notes, "result", "hint", "strings", "all"})
     unit = " keys" if isinstance(tree.values[node], dict) else ""
     rest = cut.total - tree.sizes[node]
     size, keep, total = 1, 0, 0
@@ -199,7 +199,7 @@ def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
 def _label(tree: _Tree, node: int, taken: set[str]) -> str:
     """Where `node` sits, as the note names it: `logs`, `data[0].tags`, the whole result `result`.
 
-    A path spelt like a name `taken` in the note (`hint`, `result`, another path) is spelt from
+    A path spelt like a name `taken` in the note (`hint`, `all`, another path) is spelt from
     the result (`result.hint`): no entry of the note hides another. The whole result, the largest
     container, is always the first cut.
     """

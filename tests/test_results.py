@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.redact import Redactor
@@ -21,7 +21,7 @@ def read(data: dict[str, Any], budget: int, fixes: Counter[str] | None = None) -
     result = finish(data, fixes or Counter(), REDACTOR, budget)
     text = result.content[0].text  # type: ignore[union-attr]
     assert json.loads(text) == result.structured_content
-    return text, result.structured_content  # type: ignore[return-value]
+    return text, result.structured_content
 
 
 def test_masking_that_lengthens_a_cut_result_is_cut_again_within_the_budget() -> None:
@@ -35,17 +35,18 @@ def test_masking_that_lengthens_a_cut_result_is_cut_again_within_the_budget() ->
     assert not any(key in text for key in AWS_KEYS)
 
 
+@settings(max_examples=300)
 @given(st.integers(min_value=1000, max_value=6000), st.integers(min_value=0, max_value=300))
 def test_no_result_ever_exceeds_the_budget_and_the_note_always_leads(budget: int, count: int) -> None:
     data = {"keys": [f"{key} and {API_KEY[:14]}" for key in AWS_KEYS[:count]], "echo": "x" * count}
-    text, answer = read(data, budget, Counter(non_finite=count % 3))
+    text, _answer = read(data, budget, Counter(non_finite=count % 3))
     assert len(text) <= budget
     assert text.startswith('{"_note":' + json.dumps(UNTRUSTED_NOTE) + ",")
     assert API_KEY[:14] not in text
 
 
 def test_a_result_that_fits_comes_back_whole_with_the_note_first() -> None:
-    text, answer = read({"a": 1, "b": ["x"]}, 1000)
+    _text, answer = read({"a": 1, "b": ["x"]}, 1000)
     assert answer == {"_note": UNTRUSTED_NOTE, "a": 1, "b": ["x"]}
     assert list(answer) == ["_note", "a", "b"]
 
@@ -59,7 +60,8 @@ def test_the_servers_own_keys_in_data_are_dropped_not_trusted() -> None:
 
 def test_fixes_made_on_the_way_are_said_once() -> None:
     _, answer = read({"a": float("nan"), "b": [float("inf")]}, 1000, Counter(too_deep=2))
-    assert answer["a"] is None and answer["b"] == [None]
+    assert answer["a"] is None
+    assert answer["b"] == [None]
     assert answer["_fixed"] == (
         "2 numbers that were not finite (NaN, Infinity) are given as null; 2 values nested deeper than 48 levels "
         "are not shown"

@@ -50,7 +50,7 @@ RESERVED = frozenset({"_note", "_redacted", "_fixed", "_truncated"})
 OUTPUT_MAX_DEPTH = 100
 # Kept free of data for the count of masked secrets (and separators), so that it rarely needs a recut.
 NOTES_ROOM = 200
-RECUTS = 4
+RECUTS = 6
 ERROR_CHARS = 2000
 
 
@@ -147,14 +147,16 @@ def finish(data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget
     fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
     room = budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM
     for _ in range(RECUTS):
-        shaped, _ = map_json(fit_budget(cleaned, room), redactor.text, max_depth=OUTPUT_MAX_DEPTH + 2)
+        cut = fit_budget(cleaned, room)
+        shaped, _ = map_json(cut, redactor.text, max_depth=OUTPUT_MAX_DEPTH + 2)
         masks = count_masks(compact_json(shaped))
         redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}
         text = compact_json(result)
         if len(text) <= budget:
             return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=result)
-        room -= len(text) - budget
+        # Masking grew the text by some ratio: shrink what the cut keeps by the same ratio.
+        room = min(room, len(compact_json(cut))) * budget // len(text) - 1
     raise ToolError(
         "The result could not be cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS) once its secrets were "
         "masked. Ask for fewer items or a narrower query."

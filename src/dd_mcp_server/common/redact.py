@@ -192,6 +192,7 @@ def _token(
 # A name component starts after a non-alphanumeric (`_ . - "`, a space) or at a camel-case hump
 # (dbPassword), so `mypassword` is not `password`.
 _COMPONENT_START = r"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z]))"
+_ASCII_ALPHANUMERIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 # `name: v`, `name = v`, `"name": "v"`, `\"name\":\"v\"`, `name => v`, `name := v`, `<name>v<`.
 _ASSIGN = r"""\\?["']?[ \t]{0,8}(?P<op>=>|:=|[:=>])[ \t]{0,8}"""
 _OPEN_QUOTE = r"""\\?["']?"""
@@ -224,10 +225,14 @@ def _named(
     rests = "|".join(name[1:] for name in names)
     pattern = re.compile(rf"[{first}{first.upper()}](?i:{rests}){after}")
     lead = re.compile(rf"{_COMPONENT_START}(?i:{before})(?=[A-Za-z]\Z)")
+    bare = re.fullmatch(f"(?i:{before})", "") is not None  # the name may start at `names` itself
 
     def confirmed(match: re.Match[str]) -> bool:
-        start = match.start()
-        starts_a_name = lead.search(match.string, max(0, start - 48), start + 1) is not None
+        start, text = match.start(), match.string
+        if bare and (start == 0 or text[start - 1] not in _ASCII_ALPHANUMERIC):
+            starts_a_name = True  # the common case, without a second regex
+        else:
+            starts_a_name = lead.search(text, max(0, start - 48), start + 1) is not None
         return starts_a_name and (check is None or check(match))
 
     return Detector(kind, pattern, triggers, confirmed)

@@ -59,7 +59,7 @@ async def get_dashboard(
         Field(
             min_length=1,
             max_length=100,
-            pattern=r"^[A-Za-z0-9_-]+$",
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
             description="The dashboard id from list_dashboards or its URL, e.g. 'abc-def-ghi'.",
         ),
     ],

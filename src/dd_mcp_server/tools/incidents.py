@@ -77,7 +77,7 @@ async def get_incident(
         Field(
             min_length=1,
             max_length=100,
-            pattern=r"^[A-Za-z0-9-]+$",
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$",
             description="The incident's id (a UUID from list_incidents), e.g. '00000000-0000-0000-1234-000000000000'.",
         ),
     ],

@@ -69,7 +69,7 @@ def time_window(start: TimeArg, end: TimeArg, *, now: float, default_span: int =
     start_s = parse_time(start, argument="start", now=now) if start is not None else max(0, end_s - default_span)
     if start_s >= end_s:
         raise InvalidArgument(
-            "start",
+            "start" if start is not None else "end",
             f"start ({iso(start_s)}) must be before end ({iso(end_s)})",
             "start='now-2h', end='now-1h'",
         )

@@ -321,6 +321,18 @@ def test_a_masked_text_is_not_masked_again() -> None:
     )
 
 
+def test_the_same_text_is_masked_every_time() -> None:
+    """The redactor remembers clean strings only: a secret is masked the second time too."""
+    r = Redactor(KEYS)
+    for _, text, secret in POSITIVE:
+        first = r.text(text)
+        assert r.text(text) == first
+        assert secret not in first
+    clean = "GET /api/v2/users/123 200 12ms"
+    assert r.text(clean) is clean
+    assert r.text(clean) is clean
+
+
 def test_count_masks_counts_every_kind() -> None:
     assert count_masks("a [REDACTED:jwt] b [REDACTED:jwt] [REDACTED:password] [REDACTED:") == Counter(
         {"jwt": 2, "password": 1}

@@ -34,7 +34,7 @@ Context rules, where a shape alone would mask ordinary ids and words:
   and a token never starts or ends inside a longer run of its own alphabet.
 
 Speed: the redactor runs over every string of every Datadog answer, possibly in several threads
-(its only state, a bounded memory of recent short strings, is safe to share). Strings shorter than
+(its only state, a bounded memory of short strings found clean, is safe to share). Strings shorter than
 8 characters are returned at once; a detector runs only when one of its trigger strings occurs in
 the lowered text (one trie-shaped regex answers "any trigger at all?"); known keys are looked for
 only where a sampled 6-character piece belongs to one of their forms. Every pattern starts with
@@ -803,8 +803,9 @@ class Redactor:
     """Masks secrets in text. Built once per process: everything is compiled here.
 
     `known` are this server's own keys (shorter than MIN_KEY_CHARS are ignored), masked always;
-    `detect` adds the detector table (DD_MCP_REDACT=on). Results for short strings are remembered
-    (Datadog answers repeat tags, names and hosts in every event); the memory is bounded.
+    `detect` adds the detector table (DD_MCP_REDACT=on). Short strings found clean are remembered
+    (Datadog answers repeat tags, names and hosts in every event); the memory is bounded and never
+    holds a string that had a secret in it.
     """
 
     _REMEMBER_UP_TO = 256  # characters
@@ -814,20 +815,17 @@ class Redactor:
         keys = [key for key in dict.fromkeys(known) if len(key) >= MIN_KEY_CHARS]
         self._known = _KnownKeys(keys) if keys else None
         self._detect = detect
-        self._seen: dict[str, str] = {}
+        self._clean: set[str] = set()
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced by `[REDACTED:<kind>]`; the same object when none was found."""
-        seen = self._seen.get(text)
-        if seen is not None:
-            return seen
-        if len(text) < _SHORTEST:
+        if len(text) < _SHORTEST or text in self._clean:
             return text
         masked = self._masked(text)
-        if len(text) <= self._REMEMBER_UP_TO:
-            if len(self._seen) >= self._REMEMBERED:
-                self._seen.clear()
-            self._seen[text] = masked
+        if masked is text and len(text) <= self._REMEMBER_UP_TO:
+            if len(self._clean) >= self._REMEMBERED:
+                self._clean.clear()
+            self._clean.add(text)
         return masked
 
     def _masked(self, text: str) -> str:

@@ -141,9 +141,12 @@ def read_message(line: bytes) -> SessionMessage | JSONRPCError:
 
 
 def read_carefully(text: str) -> SessionMessage | JSONRPCError:
-    """Python's JSON parser reads what the SDK's refuses (lone surrogates, depth up to ~1000)."""
+    """Python's JSON parser reads what the SDK's refuses (lone surrogates, depth up to ~1000).
+
+    Like the SDK's parser it reads NaN and Infinity: the tools refuse them as arguments.
+    """
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text)
     except RecursionError:
         return error(INVALID_REQUEST, TOO_DEEP, top_level_id(text))
     except ValueError:
@@ -155,10 +158,6 @@ def read_carefully(text: str) -> SessionMessage | JSONRPCError:
     except ValidationError:
         own = value.get("id") if isinstance(value, dict) and "method" in value else None
         return error(INVALID_REQUEST, NOT_A_MESSAGE, own if is_request_id(own) else None)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def is_request_id(value: object) -> bool:

@@ -1,12 +1,13 @@
 """Keep one tool result within the size budget, saying what was cut and how to get the rest.
 
-Trimming runs on the event loop, and a result can hold thousands of logs, tag keys or monitor
-groups, so it takes time linear in the size of the result (n log n at worst), whatever its shape:
-the compact-JSON length of every node is measured once, bottom up from its children's lengths;
-the cuts are decided by counting; the cut copy is serialised once, to confirm. Lists, and objects
-too large to be records, keep a prefix of their items (the first are the newest or most relevant),
-largest container first; then every string is shortened to one common length, never inside a
-redaction mask. Nothing recurses, so no depth can exhaust the stack.
+Every tool result is trimmed, and one can hold thousands of logs, tag keys or monitor groups (a
+quadratic trimmer once took 93 s on one), so this takes time linear in the size of the result
+(n log n at worst), whatever its shape: the compact-JSON length of every node is measured once,
+bottom up from its children's lengths; the cuts are decided by counting; the cut copy is
+serialised once, to confirm. Lists, and objects too large to be records, keep a prefix of their
+items (the first are the newest or most relevant), largest container first; then every string is
+shortened to one common length, never inside a redaction mask. Nothing recurses, so no depth can
+exhaust the stack.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,13 @@ from mcp import Client
 from dd_mcp_server.config import Settings, load_settings
 from dd_mcp_server.server import build_server
 from dd_mcp_server.services.datadog import RetryPolicy
+
+# The whole suite runs off UTC, at an offset that is not a whole hour (UTC+05:45, Nepal's), so that
+# any time read or written in the machine's local zone instead of UTC fails a test
+# (test_paging.py checks it is in effect). A POSIX rule, not a zone name: it needs no tz database
+# on the CI machine. Subprocesses inherit it.
+os.environ["TZ"] = "NPT-05:45"
+time.tzset()
 
 # Recognisable fake keys: the leak tests search every output for them.
 API_KEY = "fakeapikey0123456789abcdef01234567"

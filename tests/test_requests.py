@@ -8,7 +8,9 @@ reads NOW (2026-11-24T12:00:00Z), so every time window is exact.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -403,3 +405,121 @@ async def test_synthetics_results_are_read_per_test_from_the_right_endpoint() ->
         assert api.call_count == 1
         assert browser.call_count == 1
     assert not result.is_error
+
+
+# -- time windows: the defaults, and ISO times without an offset ----------------------------------
+
+
+def window_sent(request: httpx.Request) -> tuple[str, ...]:
+    """The time window a request carries, in whichever form its endpoint takes it."""
+    params = request.url.params
+    if request.method == "POST":
+        search = json.loads(request.content)
+        search = search["data"]["attributes"] if "data" in search else search
+        return (search["filter"]["from"], search["filter"]["to"])
+    if request.url.path == "/api/v2/events":
+        return (params["filter[from]"], params["filter[to]"])
+    if request.url.path == "/api/v1/query":
+        return (params["from"], params["to"])
+    return (params["from"],)
+
+
+def ms(epoch: int) -> str:
+    return str(epoch * 1000)
+
+
+# Every tool that reads a time window, called without start and end: the documented default.
+DEFAULT_WINDOWS = [
+    ("query_metrics", {"query": "avg:system.cpu.user{*}"}, (str(NOW - 3600), str(NOW))),
+    ("list_metrics", {}, (str(NOW - 3600),)),
+    ("list_hosts", {}, (str(NOW - 3600),)),
+    ("search_logs", {}, (HOUR_AGO, NOW_ISO)),
+    ("aggregate_logs", {}, (HOUR_AGO, NOW_ISO)),
+    ("get_events", {}, (ms(NOW - 3600), ms(NOW))),
+    ("list_spans", {}, (HOUR_AGO, NOW_ISO)),
+    ("aggregate_spans", {}, (HOUR_AGO, NOW_ISO)),
+    ("get_trace", {"trace_id": "77"}, ("2026-11-23T12:00:00Z", NOW_ISO)),
+    ("search_rum_events", {}, (HOUR_AGO, NOW_ISO)),
+]
+
+
+async def windows_sent(tool: str, args: dict[str, Any]) -> list[tuple[str, ...]]:
+    with respx.mock(base_url=BASE, assert_all_called=False) as mock:
+        mock.route().mock(side_effect=empty_answer)
+        async with connect() as client:
+            result = await client.call_tool(tool, args)
+        assert not result.is_error, result.content
+        return [window_sent(call.request) for call in mock.calls]
+
+
+@pytest.mark.parametrize(("tool", "args", "window"), DEFAULT_WINDOWS, ids=[t for t, _, _ in DEFAULT_WINDOWS])
+@pytest.mark.anyio
+async def test_a_tool_called_without_a_window_asks_for_the_documented_default(
+    tool: str, args: dict[str, Any], window: tuple[str, ...]
+) -> None:
+    assert await windows_sent(tool, args) == [window]
+
+
+def test_every_tool_with_a_window_has_a_default_window_case() -> None:
+    from dd_mcp_server.server import arguments_of
+    from dd_mcp_server.tools import TOOLSETS
+
+    timed = {fn.__name__ for functions in TOOLSETS.values() for fn in functions if "start" in arguments_of(fn)}
+    assert timed == {tool for tool, _, _ in DEFAULT_WINDOWS}
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "window"),
+    [
+        ("query_metrics", {"query": "avg:m{*}", "end": "now-2h"}, (str(NOW - 10800), str(NOW - 7200))),
+        ("search_logs", {"end": "2026-11-24T06:00:00Z"}, ("2026-11-24T05:00:00Z", "2026-11-24T06:00:00Z")),
+        ("get_events", {"end": NOW - 86400}, (ms(NOW - 90000), ms(NOW - 86400))),
+        ("get_trace", {"trace_id": "77", "end": "now-1d"}, ("2026-11-22T12:00:00Z", "2026-11-23T12:00:00Z")),
+    ],
+    ids=["query_metrics", "search_logs", "get_events", "get_trace"],
+)
+@pytest.mark.anyio
+async def test_a_window_given_only_its_end_starts_the_default_span_before_that_end(
+    tool: str, args: dict[str, Any], window: tuple[str, ...]
+) -> None:
+    assert await windows_sent(tool, args) == [window]
+
+
+@pytest.mark.anyio
+async def test_a_window_given_only_its_start_ends_now() -> None:
+    assert await windows_sent("search_rum_events", {"start": "now-3d"}) == [("2026-11-21T12:00:00Z", NOW_ISO)]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "window"),
+    [
+        (
+            "query_metrics",
+            {"query": "avg:m{*}", "start": "2026-11-24T09:30:00", "end": "2026-11-24T10:15:00"},
+            (str(NOW - 9000), str(NOW - 6300)),
+        ),
+        ("search_logs", {"start": "2026-11-24T09:30:00"}, ("2026-11-24T09:30:00Z", NOW_ISO)),
+        ("get_events", {"start": "2026-11-24 09:30:00"}, (ms(NOW - 9000), ms(NOW))),
+        ("list_metrics", {"start": "2026-11-24T09:30"}, (str(NOW - 9000),)),
+    ],
+    ids=["query_metrics", "search_logs", "get_events space", "list_metrics minutes"],
+)
+@pytest.mark.anyio
+async def test_an_iso_time_without_an_offset_is_read_as_utc(
+    tool: str, args: dict[str, Any], window: tuple[str, ...]
+) -> None:
+    assert await windows_sent(tool, args) == [window]
+
+
+@pytest.mark.anyio
+async def test_an_iso_time_with_an_offset_keeps_its_offset() -> None:
+    sent = await windows_sent("search_logs", {"start": "2026-11-24T15:15:00+05:45", "end": "2026-11-24T06:30:00-04:00"})
+    assert sent == [("2026-11-24T09:30:00Z", "2026-11-24T10:30:00Z")]
+
+
+def test_the_suite_runs_off_utc_at_an_offset_that_is_not_a_whole_hour() -> None:
+    # tests/conftest.py sets TZ: without it, a time read in local time could pass every test above.
+    offset = datetime(2026, 11, 24, 9, 30).astimezone().utcoffset()
+    assert offset is not None
+    assert offset.total_seconds() % 3600 != 0
+    assert time.timezone % 3600 != 0

@@ -10,7 +10,7 @@ import fnmatch
 import re
 import shlex
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 Record = dict[str, Any]
@@ -30,7 +30,9 @@ def parse_time(text: Any, now: float) -> float:
         return now - (int(amount) * _UNITS[unit] if amount else 0)
     if value.lstrip("-").isdigit():
         return int(value) / 1000
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    # Without an offset, a time is UTC (as Datadog reads it), never the machine's local time.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def tokens(query: str) -> list[str]:

@@ -67,8 +67,14 @@ async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> Non
     for tool in tools:
         annotations = tool.annotations
         assert annotations is not None
-        assert (annotations.read_only_hint, annotations.open_world_hint) == (True, True), tool.name
-        assert annotations.destructive_hint is False
+        hints = (
+            annotations.read_only_hint,
+            annotations.destructive_hint,
+            annotations.idempotent_hint,
+            annotations.open_world_hint,
+        )
+        # Read-only, never destructive, the same call twice does nothing more, and Datadog is outside.
+        assert hints == (True, False, True, True), tool.name
         properties = tool.input_schema.get("properties", {})
         assert not {"from", "to", "page", "offset", "id"} & set(properties), tool.name
         if "limit" in properties:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -430,3 +431,45 @@ async def test_one_synthetic_test_without_readable_runs_does_not_hide_the_others
     mobile, api = answer["tests"]
     assert "does not exist" in mobile["latest"]["unavailable"]
     assert api["latest"]["last"] == "passed"
+
+
+SECRETS = "redis://:pw@cache " * 30  # 18 characters each, 40 once masked as [REDACTED:url_password]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "answer"),
+    [
+        # The tool echoes the argument: masked by the tool layer, after the tool ran.
+        ("query_metrics", {"query": f"avg:m{{*}} {SECRETS}"}, ("/api/v1/query", {"status": "ok", "series": []})),
+        # Datadog's text: masked as it arrives, before the tool shapes it.
+        (
+            "search_logs",
+            {},
+            ("/api/v2/logs/events/search", {"data": [{"attributes": {"message": SECRETS, "service": "web"}}]}),
+        ),
+    ],
+    ids=["echoed argument", "datadog text"],
+)
+@pytest.mark.anyio
+async def test_a_result_that_masking_lengthens_past_the_budget_is_still_cut_to_fit(
+    tool: str, args: dict[str, Any], answer: tuple[str, Any]
+) -> None:
+    path, payload = answer
+    with respx.mock(base_url=BASE) as mock:
+        mock.route(path=path).respond(200, json=payload)
+        plain = await shaped(tool, args, mock, env={"DD_MCP_MAX_RESULT_CHARS": "100000", "DD_MCP_REDACT": "off"})
+        whole = await shaped(tool, args, mock, env={"DD_MCP_MAX_RESULT_CHARS": "100000"})
+        masked = await shaped(tool, args, mock, env={"DD_MCP_MAX_RESULT_CHARS": "1000"})
+    # Unmasked, the result is just under the budget; its 30 masks lengthen it far past it.
+    assert 700 < len(compact(plain)) < 1000 < len(compact(whole))
+    assert whole["_redacted"] == {"url_password": 30}
+    text = compact(masked)
+    assert len(text) <= 1000
+    assert "DD_MCP_MAX_RESULT_CHARS" in masked["_truncated"]["hint"]
+    assert masked["_redacted"]["url_password"] >= 1
+    assert ":pw@" not in text
+    assert not re.search(r"\[REDACT(?!ED:[a-z0-9_]+\])", text), "a mask was cut in half"
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

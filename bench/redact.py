@@ -116,6 +116,7 @@ def adversarial(size: int) -> dict[str, str]:
         "eyJ. repeated": "eyJ.",
         "eyJ run with dots": "eyJhbGciOiJIUzI1NiJ9.",
         "authorization: repeated": "authorization: ",
+        "digest parameters": "authorization: Digest a=b=c,",
         "bearer repeated": "bearer ",
         "@ and :// repeated": "x://u:p@",
         "user:pass without @": "x://u:" + "p" * 50,

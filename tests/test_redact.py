@@ -150,6 +150,11 @@ POSITIVE = [
     ("authorization_header", '{"authorization": "Basic dXNlcjpwYXNzd29yZA=="}', "dXNlcjpwYXNzd29yZA=="),
     ("authorization_header", "Authorization: Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag", "YIIGhgYGKwYBBQUCoIIGejCCBnag"),
     ("authorization_header", "proxy-authorization=Token 9f8e7d6c5b4a3928", "9f8e7d6c5b4a3928"),
+    (
+        "authorization_header",
+        'Authorization: Digest username="bob", realm="api", nonce="dcd98b71", response="6629fae49393a0539745"',
+        "6629fae49393a0539745",
+    ),
     ("bearer_token", "sent bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ123 upstream", "QWxhZGRpbjpvcGVuIHNlc2FtZQ123"),
     ("bearer_token", "curl -H 'X-Token: Bearer abc.def-ghi_0123456789'", "abc.def-ghi_0123456789"),
     ("url_password", "dsn postgres://admin:s3cr3t-pw@db.internal:5432/app", "s3cr3t-pw"),

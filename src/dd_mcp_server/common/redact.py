@@ -492,8 +492,11 @@ DETECTORS: tuple[Detector, ...] = (
         "authorization_header",
         ("authorization",),
         r"""\\?["']?[ \t]{0,8}[:=][ \t]{0,8}\\?["']?"""
-        r"(?:(?i:basic|bearer|token|negotiate|ntlm|ssws|api-?key|key|hmac|aws4-hmac-sha256)[ \t]{1,8})?"
-        r"""(?P<s>[^\s"',;\\]{8,4096})""",
+        # Digest: every parameter (the response is derived from the password), quoted or not.
+        r"(?:(?i:digest)[ \t]{1,8}(?P<s2>(?:[A-Za-z\-]{1,32}="
+        r"""(?:\\?"[^"\\\r\n]{0,256}\\?"|[^\s,"\\]{1,256}),?[ \t]{0,4}){1,16})"""
+        r"|(?:(?i:basic|bearer|token|negotiate|ntlm|ssws|api-?key|key|hmac|aws4-hmac-sha256)[ \t]{1,8})?"
+        r"""(?P<s>[^\s"',;\\]{8,4096}))""",
         ("za",),
         _credential_value,
         before="(?:proxy-)?",

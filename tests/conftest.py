@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from mcp import Client
 
 from dd_mcp_server.config import Settings, load_settings
@@ -24,6 +25,10 @@ from dd_mcp_server.services.datadog import RetryPolicy
 # on the CI machine. Subprocesses inherit it.
 os.environ["TZ"] = "NPT-05:45"
 time.tzset()
+
+# Property tests check what is true, never how fast: a busy machine must not fail them by the clock.
+hypothesis_settings.register_profile("no-deadline", deadline=None)
+hypothesis_settings.load_profile("no-deadline")
 
 # Recognisable fake keys: the leak tests search every output for them.
 API_KEY = "fakeapikey0123456789abcdef01234567"

@@ -340,3 +340,12 @@ async def test_a_secret_straddling_a_cut_is_masked_whole(
     assert "…" in text, "nothing was cut: the test would prove nothing"
     assert not any(secret[i : i + 8] in text for i in range(len(secret) - 7)), "a piece of the secret survived"
     assert not re.search(r"\[REDACT(?!ED:[a-z0-9_]+\])", text), "a mask was cut in half"
+
+
+@pytest.mark.anyio
+async def test_a_secret_in_a_decoded_member_is_masked_whole() -> None:
+    log = {"id": "1", "attributes": {"message": "login", "attributes": {"user": "jane", "password": "hunter2"}}}
+    result = await call("search_logs", {}, json_answer({"data": [log]}))
+    (shown,) = result.structured_content["logs"]
+    assert shown["attributes"] == {"user": "jane", "password": "[REDACTED:password]"}
+    assert result.structured_content["_redacted"] == {"password": 1}

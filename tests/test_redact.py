@@ -20,10 +20,8 @@ from dd_mcp_server.common.redact import (
     _detected,
     count_masks,
     luhn_valid,
-    mask_known,
-    redact,
 )
-from dd_mcp_server.common.text import MASK
+from dd_mcp_server.common.text import MASK, map_json
 
 API_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # 32 hex, as Datadog issues them
 APP_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"  # 40 hex
@@ -610,27 +608,66 @@ JSON = st.recursive(
 )
 
 
+def masked_json(value: Any, redactor: Redactor) -> Any:
+    masked, _ = map_json(value, redactor.text, member=redactor.field)
+    return masked
+
+
 @given(JSON, st.sampled_from(POSITIVE), st.integers(min_value=0, max_value=3))
-def test_redact_masks_and_counts_a_secret_planted_anywhere(value: Any, case: tuple[str, str, str], depth: int) -> None:
+def test_a_secret_planted_anywhere_in_json_is_masked_and_counted(
+    value: Any, case: tuple[str, str, str], depth: int
+) -> None:
     kind, text, secret = case
     planted: Any = {"message": text, "rest": value}
     for _ in range(depth):
         planted = {"nested": [planted]}
-    counts: Counter[str] = Counter()
-    masked = redact(planted, (), counts)
-    assert secret not in json.dumps(masked)
-    assert counts == Counter({kind: 1})
+    masked = json.dumps(masked_json(planted, Redactor()), ensure_ascii=False)
+    assert secret not in masked
+    assert count_masks(masked) == Counter({kind: 1})
 
 
 @given(JSON)
-def test_redact_leaves_values_without_secrets_unchanged(value: Any) -> None:
-    counts: Counter[str] = Counter()
-    assert redact(value, KEYS, counts) == value
-    assert not counts
+def test_json_without_secrets_is_unchanged(value: Any) -> None:
+    assert masked_json(value, Redactor(KEYS)) == value
 
 
-def test_mask_known_masks_only_the_keys_and_counts_them() -> None:
-    counts: Counter[str] = Counter()
-    text = f"AKIAIOSFODNN7EXAMPLE {API_KEY} {base64.b64encode(APP_KEY.encode()).decode()}"
-    assert mask_known(text, KEYS, counts) == "AKIAIOSFODNN7EXAMPLE [REDACTED:datadog_key] [REDACTED:datadog_key]"
-    assert counts == Counter({"datadog_key": 2})
+@pytest.mark.parametrize(
+    ("member", "kind"),
+    [
+        ({"password": "hunter2"}, "password"),
+        ({"db_password": "s3cr3t-Pa55"}, "password"),
+        ({"client_secret": "9f8e7d6c5b4a39281706"}, "secret"),
+        ({"access_token": "ya29.a0AfH6SMBx3kq9Zx1"}, "token"),
+        ({"api_key": "a1b2c3d4e5f6g7h8i9j0"}, "api_key"),
+        ({"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9abcdefgh"}, "authorization_header"),
+    ],
+)
+def test_a_decoded_member_whose_name_says_secret_is_masked(member: dict[str, str], kind: str) -> None:
+    ((name, value),) = member.items()
+    masked = masked_json({"attributes": {"usr": "jane", **member}}, Redactor())
+    assert masked["attributes"]["usr"] == "jane"
+    assert value not in json.dumps(masked)
+    assert count_masks(masked["attributes"][name]) == Counter({kind: 1})
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        {"token_type": "bearer"},
+        {"next_token": "eyJwYWdlIjoyfQ"},
+        {"key": "service"},
+        {"monkey": "banana-bread"},
+        {"password_policy": "length"},
+        {"auth": "rejected_by_policy"},
+    ],
+)
+def test_a_decoded_member_with_a_harmless_value_survives(member: dict[str, str]) -> None:
+    assert masked_json(member, Redactor()) == member
+
+
+def test_with_redaction_off_a_member_keeps_its_value_but_not_the_keys() -> None:
+    off = Redactor(KEYS, detect=False)
+    assert masked_json({"password": "hunter2", "k": API_KEY}, off) == {
+        "password": "hunter2",
+        "k": "[REDACTED:datadog_key]",
+    }

@@ -48,14 +48,13 @@ from __future__ import annotations
 
 import base64
 import bisect
-import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dd_mcp_server.common.text import MASK, map_json
+from dd_mcp_server.common.text import MASK
 
 # Shorter "keys" (the demo's placeholder) are not secrets and would mask ordinary words.
 MIN_KEY_CHARS = 16
@@ -63,6 +62,8 @@ KNOWN_KIND = "datadog_key"
 
 # Nothing this module masks fits in fewer characters (`pwd=abc1` is the shortest).
 _SHORTEST = 8
+# A member name that may make its value a secret: worth framing as `"name": "value"` (see Redactor.field).
+_SECRET_NAME = re.compile(r"(?i)pass|pwd|secret|token|key|auth|cred|sig|cookie|session")
 
 # (start, end, rank, kind): rank breaks ties between spans with the same start and end.
 Span = tuple[int, int, int, str]
@@ -831,6 +832,20 @@ class Redactor:
             self._clean.add(text)
         return masked
 
+    def field(self, name: str, value: str) -> str:
+        """The string value of an object member named `name`, masked whole when the name says it is a secret.
+
+        A decoded JSON object has lost the `"password": "…"` text the detectors read; the member is
+        framed that way again, so `{"password": "hunter2"}` is masked like its text form.
+        """
+        if self._detect and _SECRET_NAME.search(name):
+            framed = f'"{name}": "{value}"'
+            masked = self.text(framed)
+            head = framed[: len(name) + 5]
+            if masked.startswith(head) and masked.endswith('"'):
+                return masked[len(head) : -1]
+        return self.text(value)
+
     def _masked(self, text: str) -> str:
         """Mask until nothing new is found: in practice one pass (see the module docstring)."""
         while True:
@@ -853,32 +868,3 @@ def count_masks(text: str) -> Counter[str]:
     if "[REDACTED:" not in text:
         return Counter()
     return Counter(match.group()[10:-1] for match in MASK.finditer(text))
-
-
-# -- the interface the callers used before Redactor -----------------------------------------------
-
-
-@functools.lru_cache(maxsize=8)
-def _redactor(known: tuple[str, ...], detect: bool) -> Redactor:
-    return Redactor(known, detect=detect)
-
-
-def _counted(redactor: Redactor, counts: Counter[str]) -> Callable[[str], str]:
-    def text(value: str) -> str:
-        masked = redactor.text(value)
-        if masked is not value:
-            counts.update(count_masks(masked) - count_masks(value))
-        return masked
-
-    return text
-
-
-def redact(value: Any, known: Iterable[str] = (), counts: Counter[str] | None = None) -> Any:
-    """A copy of a JSON value with secrets masked in every string (keys included), counted in `counts`."""
-    masked, _ = map_json(value, _counted(_redactor(tuple(known), True), Counter() if counts is None else counts))
-    return masked
-
-
-def mask_known(text: str, known: Iterable[str], counts: Counter[str]) -> str:
-    """`text` with only the keys in `known` masked (in all their forms), counted in `counts`."""
-    return _counted(_redactor(tuple(known), False), counts)(text)

@@ -56,11 +56,19 @@ def clip(text: str, limit: int, marker: str = "…") -> str:
     return text[:cut] + marker
 
 
-def map_json(value: Any, text: Callable[[str], str], *, max_depth: int = MAX_DEPTH) -> tuple[Any, Counter[str]]:
+def map_json(
+    value: Any,
+    text: Callable[[str], str],
+    *,
+    member: Callable[[str, str], str] | None = None,
+    max_depth: int = MAX_DEPTH,
+) -> tuple[Any, Counter[str]]:
     """A copy of a JSON value with `text` applied to every string and object key.
 
-    Non-finite numbers become null (counted as "non_finite"); containers deeper than `max_depth`
-    become MARKER_TOO_DEEP (counted as "too_deep"). Iterative: no depth can exhaust the stack.
+    `member(name, value)`, when given, replaces `text` for the string values of object members,
+    which it reads with their names. Non-finite numbers become null (counted as "non_finite");
+    containers deeper than `max_depth` become MARKER_TOO_DEEP (counted as "too_deep"). Iterative:
+    no depth can exhaust the stack.
     """
     fixes: Counter[str] = Counter()
 
@@ -72,6 +80,16 @@ def map_json(value: Any, text: Callable[[str], str], *, max_depth: int = MAX_DEP
             return None
         return item
 
+    def child(item: Any, depth: int) -> Any:
+        if not isinstance(item, dict | list):
+            return leaf(item)
+        if depth >= max_depth:
+            fixes["too_deep"] += 1
+            return MARKER_TOO_DEEP
+        copy: Any = {} if isinstance(item, dict) else []
+        stack.append((item, copy, depth + 1))
+        return copy
+
     if not isinstance(value, dict | list):
         return leaf(value), fixes
     root: Any = {} if isinstance(value, dict) else []
@@ -79,19 +97,13 @@ def map_json(value: Any, text: Callable[[str], str], *, max_depth: int = MAX_DEP
     stack: list[tuple[Any, Any, int]] = [(value, root, 1)]
     while stack:
         source, copy, depth = stack.pop()
-        pairs = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in pairs:
-            if isinstance(item, dict | list):
-                if depth >= max_depth:
-                    fixes["too_deep"] += 1
-                    child: Any = MARKER_TOO_DEEP
+        if isinstance(source, dict):
+            for key, item in source.items():
+                name = text(str(key))
+                if member is not None and isinstance(item, str):
+                    copy[name] = member(name, item)
                 else:
-                    child = {} if isinstance(item, dict) else []
-                    stack.append((item, child, depth + 1))
-            else:
-                child = leaf(item)
-            if isinstance(copy, dict):
-                copy[text(str(key))] = child
-            else:
-                copy.append(child)
+                    copy[name] = child(item, depth)
+        else:
+            copy.extend(child(item, depth) for item in source)
     return root, fixes

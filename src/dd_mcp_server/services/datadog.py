@@ -446,7 +446,12 @@ class DatadogClient:
                 f"Datadog answered {call} with a body that is not JSON ({clean_text(kind)[:100]}). This is a "
                 "Datadog or proxy fault, not a problem with the request; try again."
             ) from None
-        return map_json(payload, lambda text: self.redactor.text(clean_text(text)))
+        redactor = self.redactor
+        return map_json(
+            payload,
+            lambda text: redactor.text(clean_text(text)),
+            member=lambda name, value: redactor.field(name, clean_text(value)),
+        )
 
 
 @dataclass(frozen=True)

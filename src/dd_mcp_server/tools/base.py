@@ -148,7 +148,7 @@ def finish(data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget
     room = budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM
     for _ in range(RECUTS):
         cut = fit_budget(cleaned, room)
-        shaped, _ = map_json(cut, redactor.text, max_depth=OUTPUT_MAX_DEPTH + 2)
+        shaped, _ = map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 2)
         masks = count_masks(compact_json(shaped))
         redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}

@@ -134,16 +134,15 @@ def stderr_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextIO]:
         yield handle
 
 
+def server_env(fake: FaultServer, **extra: str) -> dict[str, str]:
+    """The environment of a server process whose Datadog is `fake`, with short timeouts."""
+    settings = {"DD_MCP_TIMEOUT": str(TIMEOUT_S), "DD_MCP_DEADLINE": str(DEADLINE_S), **extra}
+    return clean_env(DD_API_KEY=API_KEY, DD_APP_KEY=APP_KEY, DD_API_URL=fake.url, **settings)
+
+
 @pytest.fixture(scope="module")
 def client(portal: BlockingPortal, fake: FaultServer, stderr_file: TextIO) -> Iterator[Client]:
-    env = clean_env(
-        DD_API_KEY=API_KEY,
-        DD_APP_KEY=APP_KEY,
-        DD_API_URL=fake.url,
-        DD_MCP_TIMEOUT=str(TIMEOUT_S),
-        DD_MCP_DEADLINE=str(DEADLINE_S),
-    )
-    params = StdioServerParameters(command=console_script(), args=[], env=env)
+    params = StdioServerParameters(command=console_script(), args=[], env=server_env(fake))
     with portal.wrap_async_context_manager(Client(stdio_client(params, errlog=stderr_file))) as connected:
         yield connected
 
@@ -263,14 +262,7 @@ def test_keys_never_in_stderr(tmp_path: Path) -> None:
         Case("a 400 whose errors echo the keys", (answer(400, {"errors": [echoed]}),), 1, "400"),
     ]
     with serving(answer(200, METADATA)) as fake, open(tmp_path / "stderr.txt", "w+") as stderr:
-        env = clean_env(
-            DD_API_KEY=API_KEY,
-            DD_APP_KEY=APP_KEY,
-            DD_API_URL=fake.url,
-            DD_MCP_TIMEOUT=str(TIMEOUT_S),
-            DD_MCP_DEADLINE=str(DEADLINE_S),
-            DD_MCP_LOG_LEVEL="DEBUG",
-        )
+        env = server_env(fake, DD_MCP_LOG_LEVEL="DEBUG")
         session = RawSession(env, stderr)
         try:
             for number, case in enumerate([*CASES, *echoes]):
@@ -304,7 +296,7 @@ EXHAUSTING = [
 def test_no_answer_can_exhaust_memory(tmp_path: Path) -> None:
     """A 100 MB body, a gzip bomb and an endless body: the server's memory stays near the byte cap."""
     with serving(answer(200, METADATA)) as fake, open(tmp_path / "stderr.txt", "w+") as stderr:
-        env = clean_env(DD_API_KEY=API_KEY, DD_APP_KEY=APP_KEY, DD_API_URL=fake.url, DD_MCP_DEADLINE="30")
+        env = server_env(fake, DD_MCP_DEADLINE="30")
         session = RawSession(env, stderr)
         try:
             session.call("warm-up", *METRIC_CALL)

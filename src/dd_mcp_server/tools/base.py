@@ -147,6 +147,8 @@ def finish(data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget
     fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
     room = budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM
     for _ in range(RECUTS):
+        if room < 2:  # not even {} fits: masking cannot be made to fit
+            break
         cut = fit_budget(cleaned, room)
         shaped, _ = map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 2)
         masks = count_masks(compact_json(shaped))

@@ -8,7 +8,8 @@ true`, `limit: 5.0`, a string for a list, objects), lone surrogates and control 
 of a megabyte, values nested 250 levels deep (the most the MCP client can send), unknown names and
 names holding a real one (`append`, `startup`, `querystring`), boundary numbers (0, -1, each limit
 and one past it, 2**63), windows ending more than a day after now, cursors this server never
-issued (`²`, `-1`, 40 digits). Each answer is held to the verdict of the values it was sent:
+issued (`²`, `-1`, 40 digits), and this server's own keys inside values and names. Each answer is
+held to the verdict of the values it was sent, and none may show 12 characters of either key:
 
 - every value acceptable: a valid result (compact JSON text equal to the structured content,
   starting with the untrusted-content note, within the budget), for the time window, page offset
@@ -45,13 +46,13 @@ from mcp_types import CallToolResult, TextContent
 
 from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.base import UNTRUSTED_NOTE
-from tests.conftest import NOW, REPORTS, connect
+from tests.conftest import API_KEY, APP_KEY, NOW, REPORTS, connect
 from tests.test_protocol import Session, call, initialize, with_server
 
 EXAMPLES_PER_TOOL = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-BUDGET = 40_000  # DD_MCP_MAX_RESULT_CHARS by default, as the fuzzed server runs
+BUDGET = 40_000  # DD_MCP_MAX_RESULT_CHARS by default, as the fuzz's server runs
+SMALL_BUDGET = 1_000  # its minimum, as the sweep's server runs: most results are cut, then masked
 DAY = 86_400
-END_OF_9999 = 253_402_300_800  # 10000-01-01T00:00:00Z
 TOOL_NAMES = [fn.__name__ for tools in TOOLSETS.values() for fn in tools]
 
 
@@ -99,27 +100,57 @@ def nested_object(depth: int) -> Any:
 # The MCP client refuses to serialise anything deeper than 254 levels: this is as deep as a call gets.
 DEEP = 250
 MEGABYTE = "x" * 1_000_000
-# Well-typed oddities: each inside an ordinary word, and alone.
+# Well-typed oddities, alone and inside an ordinary word: lone surrogates, NUL, an escape sequence,
+# line breaks, DEL, bidi controls, a tag character.
 ODD_CHARACTERS = ["\ud83d", "\udc00", "\x00", "\x1b[31m", "\r\n", "\x7f", "\u202e", "\u2066", "\U000e0041", "\u2028"]
-ODD_TEXT = st.sampled_from(ODD_CHARACTERS).flatmap(lambda c: st.sampled_from([c, f"pay{c}ment"]))
+ODD_TEXT = [text for c in ODD_CHARACTERS for text in (c, f"pay{c}ment")]
 # Values of every JSON type but text, for arguments that take text (objects and deep ones included).
 NOT_TEXT = [True, False, 0, 7, 1.5, -1.0, ["a"], {"a": "b"}, nested_list(DEEP), nested_object(DEEP)]
+# This server's keys inside argument values: wherever a value is echoed, in a result or an error, they are
+# masked. And many short secrets, which masking lengthens: a result cut to the budget, then masked, must be
+# cut again.
+WITH_KEYS = (API_KEY, APP_KEY, f"service:web {API_KEY}", f"env:prod api_key={APP_KEY}", "password=hunter22 " * 222)
 PLAIN_TEXT = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cf", "Zl", "Zp", "Co", "Cn")),
     max_size=40,
 )
 
 
+def refusing(values: list[Any]) -> list[Value]:
+    return [refuse(value) for value in values]
+
+
 class Kind:
-    """What one argument of a tool takes: values it accepts, and hostile values with their verdicts."""
+    """What one argument of a tool takes: written values with their verdicts, and generated ones.
+
+    The sweep sends every written value once; the fuzz draws written and generated values, each
+    group of hostile values (boundaries, wrong types, misspellings, oddities) as often as another.
+    """
 
     required = False
 
-    def accepted(self) -> st.SearchStrategy[Value]:
+    def accepted_values(self) -> list[Value]:
+        """Written values the contract accepts: typical ones and its edges."""
         raise NotImplementedError
 
-    def hostile(self) -> st.SearchStrategy[Value]:
+    def hostile_groups(self) -> list[list[Value]]:
+        """Written values the contract refuses (or leaves open), in groups."""
         raise NotImplementedError
+
+    def generated(self) -> st.SearchStrategy[Value] | None:
+        """More values the contract accepts, generated."""
+        return None
+
+    def listed(self) -> list[Value]:
+        return self.accepted_values() + [value for group in self.hostile_groups() for value in group]
+
+    def accepted(self) -> st.SearchStrategy[Value]:
+        written = st.sampled_from(self.accepted_values())
+        generated = self.generated()
+        return written if generated is None else st.one_of(written, generated)
+
+    def hostile(self) -> st.SearchStrategy[Value]:
+        return st.one_of(*[st.sampled_from(group) for group in self.hostile_groups() if group])
 
 
 @dataclass(frozen=True)
@@ -134,29 +165,27 @@ class Text(Kind):
     nullable: bool = True
     required: bool = False
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        if self.grammar:
-            drawn = st.from_regex(self.grammar, fullmatch=True).filter(lambda s: len(s) <= self.longest)
-            ordinary = st.one_of(st.sampled_from(self.examples), drawn)
-        else:
-            ordinary = st.one_of(st.sampled_from(self.examples), PLAIN_TEXT)
-        choices = [ordinary.filter(lambda s: len(s) >= self.shortest).map(accept), st.just(accept("a" * self.longest))]
-        if self.nullable:
-            choices.append(st.just(accept(None)))
-        return st.one_of(*choices)
+    def fits(self, text: str) -> bool:
+        return self.shortest <= len(text) <= self.longest and (
+            self.grammar is None or re.fullmatch(self.grammar, text) is not None
+        )
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        refused = [*NOT_TEXT, "a" * (self.longest + 1), MEGABYTE]
-        if self.shortest:
-            refused.append("")
-        if not self.nullable:
-            refused.append(None)
-        if self.grammar:
-            refused += [s for s in self.misspelt if not re.fullmatch(self.grammar, s)]
-            odd = ODD_TEXT.map(refuse)  # nothing odd matches an identifier's grammar
-        else:
-            odd = ODD_TEXT.map(either)
-        return st.one_of(st.sampled_from(refused).map(refuse), odd)
+    def accepted_values(self) -> list[Value]:
+        secrets = [t[: self.longest] for t in WITH_KEYS]
+        written = [accept(t) for t in (*self.examples, *secrets, "a" * self.longest) if self.fits(t)]
+        return written + ([accept(None)] if self.nullable else [])
+
+    def generated(self) -> st.SearchStrategy[Value]:
+        drawn = st.from_regex(self.grammar, fullmatch=True) if self.grammar else PLAIN_TEXT
+        return drawn.filter(self.fits).map(accept)
+
+    def hostile_groups(self) -> list[list[Value]]:
+        boundaries: list[Any] = ["a" * (self.longest + 1), API_KEY + "a" * self.longest, MEGABYTE]
+        boundaries += ([""] if self.shortest else []) + ([None] if not self.nullable else [])
+        misspelt = [t for t in self.misspelt if not self.fits(t)] if self.grammar else []
+        # Nothing odd matches an identifier's grammar; free text may take it, or refuse it by name.
+        odd = [refuse(t) if self.grammar else either(t) for t in ODD_TEXT]
+        return [refusing(boundaries), refusing(misspelt), refusing(NOT_TEXT), odd]
 
 
 @dataclass(frozen=True)
@@ -165,28 +194,30 @@ class Integer(Kind):
     highest: int | None
     required: bool = False
 
-    def accepted(self) -> st.SearchStrategy[Value]:
+    def accepted_values(self) -> list[Value]:
         top = self.highest if self.highest is not None else 2**31
-        return st.one_of(st.sampled_from([self.lowest, top]), st.integers(self.lowest, top)).map(accept)
+        return [accept(self.lowest), accept(self.lowest + 1), accept(top)]
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        low = self.lowest
-        refused: list[Any] = [low - 1, -1, 0, -(2**63), True, False, float(low), low + 0.5, str(low), "", [low]]
-        refused += [{"value": low}, None, nested_list(DEEP)]
-        refused = [v for v in refused if not (type(v) is int and v >= low)]
-        huge = [2**63, 2**64, 10**4000]
-        if self.highest is None:
-            return st.one_of(st.sampled_from(refused).map(refuse), st.sampled_from(huge).map(either))
-        return st.sampled_from([*refused, self.highest + 1, *huge]).map(refuse)
+    def generated(self) -> st.SearchStrategy[Value]:
+        return st.integers(self.lowest, self.highest if self.highest is not None else 2**31).map(accept)
+
+    def hostile_groups(self) -> list[list[Value]]:
+        low, high = self.lowest, self.highest
+        below = [n for n in dict.fromkeys((low - 1, 0, -1, -(2**63))) if n < low]
+        above = [high + 1, 2**63, 10**4000] if high is not None else []
+        wrong_type = [True, False, float(low), low + 0.5, str(low), "", API_KEY, [low], {"value": low}, None]
+        # Without a bound, a huge id is Datadog's to find or not.
+        huge = [either(n) for n in (2**63, 2**64, 10**4000)] if high is None else []
+        return [refusing(below), refusing(above), refusing([*wrong_type, nested_list(DEEP)]), huge]
 
 
 @dataclass(frozen=True)
 class Flag(Kind):
-    def accepted(self) -> st.SearchStrategy[Value]:
-        return st.booleans().map(accept)
+    def accepted_values(self) -> list[Value]:
+        return [accept(True), accept(False)]
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        return st.sampled_from([0, 1, 1.0, "true", "false", "", None, [], {}, [True]]).map(refuse)
+    def hostile_groups(self) -> list[list[Value]]:
+        return [refusing([0, 1, 1.0]), refusing(["true", "false", "", API_KEY]), refusing([None, [], {}, [True]])]
 
 
 @dataclass(frozen=True)
@@ -195,13 +226,13 @@ class Choice(Kind):
 
     values: tuple[str, ...]
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        return st.sampled_from([*self.values, None]).map(accept)
+    def accepted_values(self) -> list[Value]:
+        return [accept(v) for v in (*self.values, None)]
 
-    def hostile(self) -> st.SearchStrategy[Value]:
+    def hostile_groups(self) -> list[list[Value]]:
         near = [v for s in self.values for v in (s.upper(), f" {s}", f"{s} ", s.replace(" ", "_"))]
-        refused = [v for v in near if v not in self.values] + ["", "other", *NOT_TEXT, [self.values[0]]]
-        return st.one_of(st.sampled_from(refused).map(refuse), ODD_TEXT.map(refuse))
+        misspelt = [v for v in near if v not in self.values] + ["", "other", API_KEY]
+        return [refusing(misspelt), refusing([*NOT_TEXT, [self.values[0]]]), refusing(ODD_TEXT)]
 
 
 @dataclass(frozen=True)
@@ -214,34 +245,29 @@ class Texts(Kind):
     grammar: str | None = None
     nullable: bool = True
 
-    def item(self) -> st.SearchStrategy[str]:
-        if self.grammar:
-            return st.from_regex(self.grammar, fullmatch=True).filter(lambda s: len(s) <= self.longest)
-        return st.one_of(st.sampled_from(["service", "main", "env:prod", "@http.status_code"]), PLAIN_TEXT).filter(
-            lambda s: len(s) >= self.shortest
+    def fits(self, text: str) -> bool:
+        return self.shortest <= len(text) <= self.longest and (
+            self.grammar is None or re.fullmatch(self.grammar, text) is not None
         )
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        choices = [
-            st.lists(self.item(), max_size=min(self.most, 4)).map(accept),
-            st.just(accept(["a" * self.longest] * self.most)),
-        ]
-        if self.nullable:
-            choices.append(st.just(accept(None)))
-        return st.one_of(*choices)
+    def accepted_values(self) -> list[Value]:
+        written = [t for t in ("service", "main", "env:prod", "@http.status_code", *WITH_KEYS) if self.fits(t)]
+        lists = [[], [written[0]], written[: self.most], ["a" * self.longest] * self.most]
+        return [accept(items) for items in lists] + ([accept(None)] if self.nullable else [])
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        refused: list[Any] = [["a"] * (self.most + 1), ["a" * (self.longest + 1)], [MEGABYTE]]
-        refused += [[1], [None], [True], [["a"]], [{"a": "b"}], "a", "a,b", "[" * 100_000, True, 5, 1.5]
-        refused += [{"a": "b"}, nested_list(DEEP), nested_object(DEEP)]
-        if self.shortest:
-            refused.append([""])
-        if self.grammar:
-            refused += [["a-b"], ["a b"], ["é"], [".."]]
-        if not self.nullable:
-            refused.append(None)
-        odd = ODD_TEXT.map(lambda s: [s]).map(refuse if self.grammar else either)
-        return st.one_of(st.sampled_from(refused).map(refuse), odd, st.just(either('["a"]')))
+    def generated(self) -> st.SearchStrategy[Value]:
+        drawn = st.from_regex(self.grammar, fullmatch=True) if self.grammar else PLAIN_TEXT
+        return st.lists(drawn.filter(self.fits), max_size=min(self.most, 4)).map(accept)
+
+    def hostile_groups(self) -> list[list[Value]]:
+        boundaries: list[Any] = [["a"] * (self.most + 1), ["a" * (self.longest + 1)], [API_KEY + "a" * self.longest]]
+        boundaries += ([[""]] if self.shortest else []) + ([None] if not self.nullable else [])
+        misspelt = [["a-b"], ["a b"], ["é"], [".."]] if self.grammar else []
+        wrong_items = [[1], [None], [True], [["a"]], [{"a": "b"}], [MEGABYTE]]
+        not_lists = ["a", "a,b", "[" * 100_000, True, 5, 1.5, {"a": "b"}, nested_list(DEEP), nested_object(DEEP)]
+        # A string holding a JSON list may be unpacked by the SDK; odd text in an item as for Text.
+        open_ = [either('["a"]')] + [refuse([t]) if self.grammar else either([t]) for t in ODD_TEXT]
+        return [refusing(boundaries), refusing(misspelt), refusing(wrong_items), refusing(not_lists), open_]
 
 
 @dataclass(frozen=True)
@@ -253,34 +279,35 @@ class Choices(Kind):
     fewest: int = 0
     nullable: bool = True
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        chosen = st.lists(st.sampled_from(self.values), min_size=self.fewest, max_size=self.most).map(accept)
-        return st.one_of(chosen, st.just(accept(None))) if self.nullable else chosen
+    def accepted_values(self) -> list[Value]:
+        lists = [[v] for v in self.values] + [list(self.values)[: self.most]] + ([[]] if not self.fewest else [])
+        return [accept(items) for items in lists] + ([accept(None)] if self.nullable else [])
 
-    def hostile(self) -> st.SearchStrategy[Value]:
+    def generated(self) -> st.SearchStrategy[Value]:
+        return st.lists(st.sampled_from(self.values), min_size=self.fewest, max_size=self.most).map(accept)
+
+    def hostile_groups(self) -> list[list[Value]]:
         first = self.values[0]
-        refused: list[Any] = [[first] * (self.most + 1), [first.upper()], [f"{first} "], [""], [1], [None], first]
-        refused += [True, 7, {first: 1}, nested_list(DEEP), "[" * 100_000]
-        if self.fewest:
-            refused.append([])
-        if not self.nullable:
-            refused.append(None)
-        return st.one_of(st.sampled_from(refused).map(refuse), st.just(either(json.dumps([first]))))
+        boundaries: list[Any] = [[first] * (self.most + 1)]
+        boundaries += ([[]] if self.fewest else []) + ([None] if not self.nullable else [])
+        misspelt = [[first.upper()], [f"{first} "], [""], [API_KEY], [1], [None]]
+        not_lists = [first, True, 7, {first: 1}, nested_list(DEEP), "[" * 100_000]
+        return [refusing(boundaries), refusing(misspelt), refusing(not_lists), [either(json.dumps([first]))]]
 
 
 @dataclass(frozen=True)
 class Compute(Kind):
     """An aggregation as a model writes it: 'count', 'avg(@duration)', 'p95(@duration)'."""
 
-    def accepted(self) -> st.SearchStrategy[Value]:
+    def accepted_values(self) -> list[Value]:
         forms = ["count", "count(*)", "count(@x)", "avg(@duration)", "p95(@duration)", " P99 ( @duration ) "]
         forms += ["cardinality(@usr.id)", "median(@a.b)", "pc90(@d)", "max(@http.response_time)", "sum(@x)", "p50(@x)"]
-        return st.sampled_from(forms).map(accept)
+        return [accept(form) for form in forms]
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        refused: list[Any] = ["", "avg", "avg()", "p96(@d)", "p95", "sum(@a b)", "count(*", "avg(@d))", "a(b)c"]
-        refused += ["avg(@d) x", "a" * 201, MEGABYTE, None, *NOT_TEXT]
-        return st.one_of(st.sampled_from(refused).map(refuse), ODD_TEXT.map(refuse))
+    def hostile_groups(self) -> list[list[Value]]:
+        misspelt = ["", "avg", "avg()", "p96(@d)", "p95", "sum(@a b)", "count(*", "avg(@d))", "a(b)c", "avg(@d) x"]
+        too_long = ["avg(@" + "d" * 195 + ")", API_KEY + "a" * 200, MEGABYTE]
+        return [refusing(misspelt), refusing(too_long), refusing([*NOT_TEXT, None]), refusing(ODD_TEXT)]
 
 
 @dataclass(frozen=True)
@@ -289,22 +316,40 @@ class Time(Kind):
 
     role: str
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        latest = NOW + DAY if self.role == "end" else NOW + 2 * DAY  # a late start is caught as start >= end
-        edges = st.sampled_from([0, 1, 3599, 3600, DAY, NOW - 3600, NOW, NOW + DAY])
-        moments = st.one_of(
-            edges.filter(lambda m: m <= latest), st.integers(NOW - 30 * DAY, latest), st.integers(0, latest)
-        )
-        return st.one_of(st.just(accept(None)), relative_time(), moments.flatmap(written_time))
+    @property
+    def latest(self) -> int:
+        return NOW + DAY if self.role == "end" else NOW + 2 * DAY  # a late start is caught as start >= end
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        refused: list[Any] = [True, False, "now+1h", "now-5x", "now-", "now15m", "2026-13-45", "2026-11-24T25:00:00Z"]
-        refused += ["", "   ", "yesterday", "1e309", "inf", "nan", "-1", -1, -0.5, 2**63, -(2**63), 10**20]
-        refused += ["now-99999999d", "now-" + "9" * 5000 + "s", "10000-01-01T00:00:00Z", MEGABYTE, "now\x00"]
-        refused += [["now"], {"t": "now"}, nested_list(DEEP), "\ud83d"]
-        if self.role == "end":  # a window may end at most a day after now
-            refused += [NOW + DAY + 1, (NOW + DAY + 1) * 1000, "9999-12-31T23:59:59Z", "2027-01-01T00:00:00Z"]
-        return st.sampled_from(refused).map(refuse)
+    def edges(self) -> list[int]:
+        edges = [m for m in (0, 1, 3599, 3600, DAY, NOW - 3600, NOW, NOW + DAY) if m <= self.latest]
+        if self.role == "start":
+            edges.append(10**11 - 1)  # the last value read as seconds, not milliseconds (year 5138)
+        return edges
+
+    def accepted_values(self) -> list[Value]:
+        relative = [("now", NOW), ("now-15m", NOW - 900), (" NOW - 2 H ", NOW - 7200), ("now-1w", NOW - 7 * DAY)]
+        written = [accept(None)] + [accept(text, moment) for text, moment in relative]
+        for moment in self.edges():
+            forms = time_forms(moment)
+            written += [accept(form, moment) for form in (forms[0], forms[5], forms[9], forms[8])]
+        return written
+
+    def generated(self) -> st.SearchStrategy[Value]:
+        moments = st.one_of(st.sampled_from(self.edges()), st.integers(NOW - 30 * DAY, self.latest))
+        moments |= st.integers(0, self.latest)
+        written = moments.flatmap(lambda m: st.sampled_from(time_forms(m)).map(lambda form: accept(form, m)))
+        return st.one_of(relative_time(), written)
+
+    def hostile_groups(self) -> list[list[Value]]:
+        unreadable = ["now+1h", "now-5x", "now-", "now15m", "2026-13-45", "2026-11-24T25:00:00Z", "", "   "]
+        unreadable += ["yesterday", "1e309", "inf", "nan", "now\x00", "\ud83d", API_KEY, MEGABYTE]
+        out_of_range: list[Any] = ["-1", -1, -0.5, 2**63, -(2**63), 10**20, "now-99999999d", "now-" + "9" * 5000 + "s"]
+        out_of_range.append("10000-01-01T00:00:00Z")
+        wrong_type = [True, False, ["now"], {"t": "now"}, nested_list(DEEP)]
+        # A window may end at most a day after now.
+        too_late = [NOW + DAY + 1, (NOW + DAY + 1) * 1000, "9999-12-31T23:59:59Z", "2027-01-01T00:00:00Z"]
+        groups = [refusing(unreadable), refusing(out_of_range), refusing(wrong_type)]
+        return groups + ([refusing(too_late)] if self.role == "end" else [])
 
 
 @st.composite
@@ -317,11 +362,9 @@ def relative_time(draw: st.DrawFn) -> Value:
     return accept(spelt.format(n=amount, u=unit, U=unit.upper()), NOW - amount * seconds)
 
 
-@st.composite
-def written_time(draw: st.DrawFn, moment: int) -> Value:
-    """`moment` written in one of the forms a time argument takes."""
+def time_forms(moment: int) -> list[Any]:
+    """`moment` in each form a time argument takes (ISO with offsets, naive ISO read as UTC, milliseconds)."""
     when = datetime.fromtimestamp(moment, tz=timezone.utc)
-    offset = timezone(timedelta(minutes=draw(st.sampled_from([-480, -60, 0, 90, 330]))))
     forms: list[Any] = [
         moment,
         moment + 0.5,
@@ -331,13 +374,14 @@ def written_time(draw: st.DrawFn, moment: int) -> Value:
         when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         when.strftime("%Y-%m-%dt%H:%M:%Sz"),
         when.isoformat(),
-        when.astimezone(offset).isoformat(),
+        when.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat(),
         when.replace(tzinfo=None).isoformat(),  # naive: UTC
+        when.astimezone(timezone(timedelta(hours=-8))).isoformat(),
         when.strftime("%Y-%m-%d %H:%M:%S.250Z"),
     ]
     if moment * 1000 >= 10**11:  # milliseconds are told from seconds by size
         forms += [moment * 1000 + 999, str(moment * 1000)]
-    return accept(draw(st.sampled_from(forms)), moment)
+    return forms
 
 
 @dataclass(frozen=True)
@@ -346,22 +390,26 @@ class Cursor(Kind):
 
     offset: bool
 
-    def accepted(self) -> st.SearchStrategy[Value]:
-        if self.offset:
-            digits = st.sampled_from(["0", "7", "007", "999999999"]) | st.integers(0, 10**9 - 1).map(str)
-            return st.one_of(st.sampled_from([accept(None), accept("", 0)]), digits.map(lambda d: accept(d, int(d))))
-        datadogs = st.from_regex(r"[A-Za-z0-9_=+/-]{1,200}", fullmatch=True)
-        return st.one_of(st.sampled_from([accept(None), accept("")]), datadogs.map(accept))
+    # Not ours: a superscript, Arabic-Indic and fullwidth digits, signs, spaces, too many digits.
+    NOT_OURS = ("²", "\u0661", "\uff15", "-1", "1" * 10, "9" * 40, "1e3", " 1", "1 ", "+1", "0x1", "1_0", "1.0", "abc")
 
-    def hostile(self) -> st.SearchStrategy[Value]:
-        wrong_type = [True, 1, 1.0, [], {}, ["1"], nested_list(DEEP)]
-        # Not ours: a superscript, Arabic-Indic and fullwidth digits, signs, spaces, too many digits.
-        unknown = ["²", "\u0661", "\uff15", "-1", "1" * 10, "9" * 40, "1e3", " 1", "1 ", "+1", "0x1", "1_0", "1.0"]
-        unknown.append("abc")
+    def accepted_values(self) -> list[Value]:
         if self.offset:
-            return st.one_of(st.sampled_from([*wrong_type, *unknown, MEGABYTE]).map(refuse), ODD_TEXT.map(refuse))
-        passed_on = st.sampled_from(unknown).map(accept)  # Datadog's to judge
-        return st.one_of(st.sampled_from(wrong_type).map(refuse), passed_on, ODD_TEXT.map(either))
+            return [accept(None), accept("", 0)] + [accept(d, int(d)) for d in ("0", "7", "007", "999999999")]
+        # Datadog's cursors, and anything else, are Datadog's to judge: passed on as they are.
+        datadogs = ["eyJhZnRlciI6IkFRQUFBWEcifQ==", "abc_DEF-123", *self.NOT_OURS, API_KEY]
+        return [accept(None), accept("")] + [accept(cursor) for cursor in datadogs]
+
+    def generated(self) -> st.SearchStrategy[Value]:
+        if self.offset:
+            return st.integers(0, 10**9 - 1).map(lambda n: accept(str(n), n))
+        return st.from_regex(r"[A-Za-z0-9_=+/-]{1,200}", fullmatch=True).map(accept)
+
+    def hostile_groups(self) -> list[list[Value]]:
+        wrong_type = refusing([True, 1, 1.0, [], {}, ["1"], nested_list(DEEP)])
+        if self.offset:
+            return [refusing([*self.NOT_OURS, API_KEY, MEGABYTE]), wrong_type, refusing(ODD_TEXT)]
+        return [wrong_type, [either(t) for t in ODD_TEXT]]
 
 
 START, END = Time("start"), Time("end")
@@ -504,7 +552,8 @@ OFFSET_SENT_AS = {
 DEFAULT_SPAN = {"get_trace": DAY}
 # Names a model might write by mistake, beside near misses made from the tool's own names.
 STRAY_NAMES = ["from", "to", "append", "startup", "querystring", "ctx", "self", "kwargs", "__proto__", "id"]
-STRAY_NAMES += ["", " ", "l\u0456mit", "it's", 'a"b', "\ud83d", "\x00", "Limit", "LIMIT", "limit\x00", "x" * 300]
+STRAY_NAMES += ["", " ", "l\u0456mit", "it's", 'a"b', "\ud83d", "\x00", "Limit", "LIMIT", "limit\x00"]
+STRAY_NAMES += ["x" * 300, API_KEY]
 # One call per tool that the contract accepts: the "next, valid call" after a hostile one.
 VALID_CALL: dict[str, dict[str, Any]] = {
     "query_metrics": {"query": "avg:system.cpu.user{*}", "start": "now-4h"},
@@ -541,17 +590,16 @@ class Call:
         return {name for name, value in self.values.items() if value.verdict is verdict}
 
     def means(self, name: str) -> int | None:
+        """What an acceptable value means (a time's epoch seconds, a cursor's offset); None when absent or null."""
         value = self.values.get(name)
         return value.means if value else None
 
     def window(self) -> tuple[int, int] | None:
-        """The (start, end) the call asks for, when its time arguments are acceptable one by one."""
+        """The (start, end) the call asks for, its time arguments being acceptable one by one."""
         if not {"start", "end"} & set(CONTRACT[self.tool]):
             return None
-        end = self.means("end") if self.values.get("end", accept(None)).value is not None else NOW
-        start = self.means("start") if self.values.get("start", accept(None)).value is not None else None
-        if end is None:
-            return None
+        end, start = self.means("end"), self.means("start")
+        end = NOW if end is None else end
         return (max(0, end - DEFAULT_SPAN.get(self.tool, 3600)) if start is None else start), end
 
     def refused(self) -> set[str]:
@@ -571,6 +619,7 @@ class Call:
 
 REQUIRED_IS = st.sampled_from(["absent"] * 4 + ["accepted"] * 9 + ["hostile"] * 3)
 OPTIONAL_IS = st.sampled_from(["absent"] * 4 + ["accepted"] * 3 + ["hostile"])
+STRAYS = st.sampled_from([0] * 6 + [1] * 2 + [2])
 
 
 @st.composite
@@ -588,8 +637,8 @@ def calls(draw: st.DrawFn, tool: str) -> Call:
             continue
         value = draw(strategy(kind, how == "hostile"))
         made.args[name], made.values[name] = value.value, value
-    if draw(st.sampled_from([False, False, False, True])):
-        stray = draw(stray_names(tool))
+    strays = draw(STRAYS)  # none most of the time, sometimes one, now and then two
+    for stray in draw(st.lists(stray_names(tool), min_size=strays, max_size=strays, unique=True)):
         made.args[stray] = draw(st.sampled_from([None, 1, "now", "x", True, [], {}]))
     return made
 
@@ -627,9 +676,6 @@ class Tally:
     follow_ups: int = 0
 
 
-TALLY: dict[str, Tally] = {}
-
-
 @pytest.fixture(scope="module")
 def portal() -> Iterator[BlockingPortal]:
     with start_blocking_portal() as running:
@@ -647,11 +693,19 @@ def client(portal: BlockingPortal, datadog: FakeDatadog) -> Iterator[Client]:
         yield connected
 
 
+@pytest.fixture(scope="module")
+def small_client(portal: BlockingPortal, datadog: FakeDatadog) -> Iterator[Client]:
+    """A server whose result budget is the smallest allowed."""
+    env = {"DD_MCP_MAX_RESULT_CHARS": str(SMALL_BUDGET)}
+    with portal.wrap_async_context_manager(connect(transport=httpx.MockTransport(datadog), env=env)) as connected:
+        yield connected
+
+
 def text_of(result: CallToolResult) -> str:
     return "".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
-def assert_valid_result(tool: str, result: CallToolResult) -> dict[str, Any]:
+def assert_valid_result(tool: str, result: CallToolResult, budget: int = BUDGET) -> dict[str, Any]:
     """A success as the pipeline promises it: compact JSON of the structured content, note first, in budget."""
     text = text_of(result)
     assert not result.is_error, f"{tool} refused a call the contract accepts: {text[:500]}"
@@ -660,14 +714,18 @@ def assert_valid_result(tool: str, result: CallToolResult) -> dict[str, Any]:
     assert isinstance(content, dict), f"{tool}: no structured content"
     assert text == json.dumps(content, separators=(",", ":"), ensure_ascii=False), f"{tool}: text is not the content"
     assert text.startswith('{"_note":' + json.dumps(UNTRUSTED_NOTE, ensure_ascii=False)), f"{tool}: {text[:200]}"
-    assert len(text) <= BUDGET, f"{tool}: {len(text)} characters, over the budget"
+    assert len(text) <= budget, f"{tool}: {len(text)} characters, over the budget of {budget}"
     text.encode("utf-8")  # strict, as the stdio transport writes it
     return content
 
 
-def shown(name: str) -> str:
-    """An unknown name as the error quotes it, after the MCP client's trip (surrogates become U+FFFD)."""
-    return repr(name.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+def shown(name: str) -> tuple[str, ...]:
+    """An unknown name as the error may quote it, after the MCP client's trip (surrogates become U+FFFD).
+
+    A name holding a key may be quoted masked (test_keys_sent_as_arguments_never_come_back says it must).
+    """
+    quoted = repr(name.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
+    return (quoted, "'[REDACTED:") if key_material(name) else (quoted,)
 
 
 INVALID_LINE = re.compile(r"Invalid argument '([a-z_]+)': \S")
@@ -684,7 +742,7 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
         assert "\n" not in body, text
         listed = body[len(head) : body.index(f" for {tool}: it takes ")]
         for name in made.unknown:
-            assert shown(name) in listed, f"{tool}: unknown {name!r} not named: {text[:300]}"
+            assert any(form in listed for form in shown(name)), f"{tool}: unknown {name!r} not named: {text[:300]}"
         for name in CONTRACT[tool]:
             assert f"'{name}'" not in listed, f"{tool}: known argument {name!r} called unknown: {text[:300]}"
         return
@@ -749,16 +807,28 @@ def page_of(request: httpx.Request) -> dict[str, Any]:
     return page if isinstance(page, dict) else {}
 
 
-def check_answer(made: Call, result: CallToolResult, requests: list[httpx.Request]) -> None:
+KEY_PIECES = frozenset(key[i : i + 12].lower() for key in (API_KEY, APP_KEY) for i in range(len(key) - 11))
+
+
+def key_material(text: str) -> list[str]:
+    """Any 12 characters of either key found in `text`, in any letter case."""
+    lowered = text.lower()
+    return sorted(piece for piece in KEY_PIECES if piece in lowered)
+
+
+def check_answer(made: Call, result: CallToolResult, requests: list[httpx.Request], budget: int) -> None:
     """Hold one answer to the verdicts of the values it was sent."""
     refused, open_ = made.refused(), made.named(Verdict.EITHER)
-    assert text_of(result).strip() != f"Error executing tool {made.tool}", f"{made.tool} crashed on {made.args!r:.300}"
+    text = text_of(result)
+    assert text.strip() != f"Error executing tool {made.tool}", f"{made.tool} crashed on {made.args!r:.300}"
+    if not result.is_error:  # errors: test_keys_sent_as_arguments_never_come_back
+        assert not key_material(text), f"{made.tool} echoed key material {key_material(text)[:2]}: {text[:300]!r}"
     if made.unknown or refused:
         assert_refused_by_name(made, result, refused | open_)
     elif open_ and result.is_error:
         assert_refused_by_name(made, result, open_)
     else:
-        assert_valid_result(made.tool, result)
+        assert_valid_result(made.tool, result, budget)
         assert_acted_as_asked(made, requests)
 
 
@@ -766,7 +836,7 @@ def check_answer(made: Call, result: CallToolResult, requests: list[httpx.Reques
 def test_hostile_arguments_are_refused_by_name_and_the_server_goes_on(
     portal: BlockingPortal, client: Client, datadog: FakeDatadog, tool: str
 ) -> None:
-    tally = TALLY.setdefault(tool, Tally())
+    tally = Tally()
 
     @settings(
         max_examples=EXAMPLES_PER_TOOL,
@@ -776,20 +846,64 @@ def test_hostile_arguments_are_refused_by_name_and_the_server_goes_on(
     )
     @given(made=calls(tool))
     def fuzz(made: Call) -> None:
-        tally.sent += 1
-        datadog.requests.clear()
-        result = portal.call(client.call_tool, tool, made.args)
-        tally.refused += result.is_error
-        tally.answered += not result.is_error
-        check_answer(made, result, list(datadog.requests))
-        if made.hostile or result.is_error:
-            tally.follow_ups += 1
-            assert_valid_result(tool, portal.call(client.call_tool, tool, VALID_CALL.get(tool, {})))
+        call_and_check(portal, client, datadog, made, tally, BUDGET)
 
     fuzz()
-    REPORTS.setdefault("fuzz: hostile argument sets per tool (sent, answered, refused, valid calls after)", []).append(
+    report("fuzz: generated argument sets per tool", tool, tally)
+
+
+def call_and_check(
+    portal: BlockingPortal, client: Client, datadog: FakeDatadog, made: Call, tally: Tally, budget: int
+) -> None:
+    """Send one call, hold its answer to its verdicts, and after a hostile one check a valid call is answered."""
+    tally.sent += 1
+    datadog.requests.clear()
+    result = portal.call(client.call_tool, made.tool, made.args)
+    tally.refused += result.is_error
+    tally.answered += not result.is_error
+    check_answer(made, result, list(datadog.requests), budget)
+    if made.hostile or result.is_error:
+        tally.follow_ups += 1
+        after = portal.call(client.call_tool, made.tool, VALID_CALL.get(made.tool, {}))
+        assert_valid_result(made.tool, after, budget)
+
+
+def report(title: str, tool: str, tally: Tally) -> None:
+    REPORTS.setdefault(f"{title} (sent, answered, refused, valid calls after)", []).append(
         f"{tool:<22} {tally.sent:>5} {tally.answered:>5} {tally.refused:>5} {tally.follow_ups:>5}"
     )
+
+
+def sweep(tool: str) -> list[Call]:
+    """Every written value of every argument alone (beside the required arguments), each stray name, each omission."""
+    contract = CONTRACT[tool]
+    required = {name: value for name, value in VALID_CALL.get(tool, {}).items() if contract[name].required}
+
+    def alone(name: str, value: Value) -> Call:
+        made = Call(tool, args=dict(required), values={n: accept(v) for n, v in required.items()})
+        made.args[name], made.values[name] = value.value, value
+        return made
+
+    made = [alone(name, value) for name, kind in contract.items() for value in kind.listed()]
+    for stray in [n for n in STRAY_NAMES + near_misses(list(contract)) if n not in contract]:
+        made.append(alone(stray, accept(1)))
+        del made[-1].values[stray]  # not an argument: no verdict, an unknown name
+    for name in required:
+        left_out = {n: v for n, v in required.items() if n != name}
+        made.append(Call(tool, dict(left_out), {n: accept(v) for n, v in left_out.items()}, omitted=[name]))
+    return made
+
+
+@pytest.mark.parametrize("tool", TOOL_NAMES)
+def test_every_written_value_alone_gets_its_verdict(
+    portal: BlockingPortal, small_client: Client, datadog: FakeDatadog, tool: str
+) -> None:
+    # Deterministic: each boundary, wrong type and misspelling in the contract is sent at least once,
+    # to a server at the smallest budget, where echoed arguments are cut, then masked, then cut again.
+    tally = Tally()
+    for made in sweep(tool):
+        call_and_check(portal, small_client, datadog, made, tally, SMALL_BUDGET)
+    report(f"sweep: every written value alone, budget {SMALL_BUDGET}, per tool", tool, tally)
 
 
 def test_the_contract_names_every_argument_of_every_tool(portal: BlockingPortal, client: Client) -> None:
@@ -797,6 +911,30 @@ def test_the_contract_names_every_argument_of_every_tool(portal: BlockingPortal,
     assert listed == {tool: sorted(CONTRACT[tool]) for tool in TOOL_NAMES}
     required = {t.name: sorted(t.input_schema.get("required", [])) for t in portal.call(client.list_tools).tools}
     assert required == {tool: sorted(n for n, k in CONTRACT[tool].items() if k.required) for tool in TOOL_NAMES}
+
+
+# A key in each place an argument can be echoed: a type error, pydantic's report, an unknown name,
+# a tool's own refusal, and a result.
+KEYS_ECHOED: list[tuple[str, dict[str, Any]]] = [
+    ("list_metrics", {"limit": API_KEY}),
+    ("get_notebook", {"notebook_id": APP_KEY}),
+    ("list_metrics", {"query": API_KEY + "a" * 200}),
+    ("list_downtimes", {"status": [APP_KEY]}),
+    ("list_metrics", {API_KEY: 1}),
+    ("list_metrics", {"start": API_KEY}),
+    ("list_metrics", {"cursor": APP_KEY}),
+    ("query_metrics", {"query": f"avg:system.cpu.user{{host:{API_KEY}}}"}),
+    ("get_metric_metadata", {"metric_name": APP_KEY}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), KEYS_ECHOED, ids=[f"{t}-{next(iter(a))[:8]}" for t, a in KEYS_ECHOED])
+def test_keys_sent_as_arguments_never_come_back(
+    portal: BlockingPortal, client: Client, tool: str, arguments: dict[str, Any]
+) -> None:
+    # DESIGN: keys never appear in any output or error message, whoever wrote them where.
+    text = text_of(portal.call(client.call_tool, tool, arguments))
+    assert not key_material(text), f"{tool} {sorted(arguments)} echoed the key: {text[:300]!r}"
 
 
 # Numbers JSON cannot hold, written as raw JSON text: the in-memory client would send them as null.
@@ -818,15 +956,11 @@ async def test_numbers_json_cannot_hold_are_refused_over_the_wire() -> None:
         for n, (tool, arguments, name) in enumerate(UNREPRESENTABLE):
             line = json.dumps(call(n, tool, {})).replace('"arguments": {}', f'"arguments": {arguments}')
             await session.send(line)
-            answer = await session.answer(n)
-            if "error" in answer:  # not JSON at all (NaN, Infinity): a JSON-RPC error for this request
-                assert answer["error"]["code"] in (-32700, -32600, -32602), answer
-            else:
-                result = answer["result"]
-                text = result["content"][0]["text"]
-                assert result["isError"], f"{tool} {arguments} accepted: {text[:300]}"
-                said = text.removeprefix(f"Error executing tool {tool}: ")
-                assert said.startswith(f"Invalid argument '{name}': "), text
+            result = (await session.answer(n))["result"]
+            text = result["content"][0]["text"]
+            assert result["isError"], f"{tool} {arguments} accepted: {text[:300]}"
+            said = text.removeprefix(f"Error executing tool {tool}: ")
+            assert said.startswith(f"Invalid argument '{name}': "), text
             await session.send(call(f"after-{n}", "get_monitors", {}))
             after = await session.answer(f"after-{n}")
             assert not after["result"].get("isError"), after

@@ -6,16 +6,17 @@ and object keys, Unicode tag characters and bidi controls, strings of up to a me
 nested a few thousand levels deep, NaN, Infinity and 1e400 (written as raw JSON text, which
 json.dumps would neither write nor nest that deep), numbers turned into strings and strings into
 numbers, lists into objects and objects into lists, nulls, the server's own keys (`_note`,
-`_truncated`, `_redacted`, `_fixed`) added to the answer, and this server's API and application
-keys planted in strings, as they are and encoded (base64, hex, percent, split across lines).
+`_truncated`, `_redacted`, `_fixed`) added to the answer, this server's API and application keys
+planted in strings, as they are and encoded (base64, hex, percent, split across lines), and other
+secrets (GitHub, AWS, Slack, GitLab tokens) placed across the points where tools cut text.
 
 Every answer must be a success or a clear error (`Error executing tool <name>: ` and a reason, never
 the bare crash message); its text encodes as strict UTF-8 and holds no surrogate, tag character or
-bidi control; neither key, nor any 12 characters of one, nor its base64, appears in it. A success
-is strict JSON (no NaN or Infinity), equal to the structured content, starts with the untrusted-
-content note exactly as the server writes it, fits the budget, and its `_redacted` and `_fixed`
-notes are the server's. After every mutated answer, the same call with Datadog's answer left alone
-is answered normally.
+bidi control; neither key, nor any 12 characters of a key or planted secret, nor a key's base64,
+appears in it. A success is strict JSON (no NaN or Infinity), equal to the structured content,
+starts with the untrusted-content note exactly as the server writes it, fits the budget, and its
+`_redacted` and `_fixed` notes are the server's. After every mutated answer, the same call with
+Datadog's answer left alone is answered normally.
 
 The examples per tool are fixed (EXAMPLES_PER_TOOL, 80); FUZZ_EXAMPLES=N scales them with the
 argument fuzz's N (N x 80 / 300). No timing is asserted.
@@ -145,6 +146,18 @@ RAW_VALUES = st.sampled_from(
     + [deep_object(n) for n in (60, 500, 3000)]
 )
 RESERVED = ["_note", "_truncated", "_redacted", "_fixed"]
+# Secrets of other kinds, which only the detectors know: planted across the points where tools cut
+# text (a monitor's message at 200 characters, an event's at 500), they must be masked before the cut.
+SECRETS = [
+    "ghp_Zq7Xw3Rv9Tn2Lm5Kp8Hj4Gf6Ds1Ya0Ub3EcWo",
+    "AKIAQ3EGRM2Z5XKBTN7P",
+    "xoxb-482915736024-9173582046135-QwErTyUiOpAsDfGhJkLzXcVb",
+    "glpat-Vn8Bm2Cx5Zl9Kj4Hg7Fd",
+]
+CUT_POINTS = (200, 500)
+PADDING = st.one_of(
+    st.sampled_from([cut - back for cut in CUT_POINTS for back in (16, 20, 26, 32)]), st.integers(0, 600)
+)
 
 
 @dataclass(frozen=True)
@@ -171,6 +184,7 @@ MUTATIONS = st.one_of(
     st.builds(Mutation, st.just("raw"), PLACE, st.just(0), RAW_VALUES),
     st.builds(Mutation, st.sampled_from(["swap", "null"]), PLACE),
     st.builds(Mutation, st.just("reserved"), PLACE, st.integers(0, 3), PLANTED_TEXT),
+    st.builds(Mutation, st.just("straddle"), PLACE, PADDING, st.sampled_from(SECRETS)),
 )
 PLANS = st.lists(MUTATIONS, min_size=1, max_size=4)
 
@@ -192,6 +206,11 @@ def nodes_of(answer: Any) -> list[tuple[Any, Any]]:
 def mutate(answer: Any, plan: list[Mutation]) -> Any:
     """`answer` (parsed JSON, mutated in place) with each mutation of `plan` applied."""
     for mutation in plan:
+        if mutation.how == "straddle":  # every string starts with padding, then the secret
+            for container, key in nodes_of(answer):
+                if isinstance(container[key], str):
+                    container[key] = "x" * mutation.where + " " + mutation.text + " " + container[key]
+            continue
         if mutation.how == "reserved":
             target = answer if isinstance(answer, dict) else next((x for x in answer if isinstance(x, dict)), None)
             if target is not None:
@@ -302,8 +321,9 @@ NOTE_FIRST = '{"_note":' + json.dumps(UNTRUSTED_NOTE, ensure_ascii=False)
 
 @functools.cache
 def key_pieces() -> frozenset[str]:
-    """Every 12 characters of either key, lower case."""
-    return frozenset(key[i : i + 12].lower() for key in (API_KEY, APP_KEY) for i in range(len(key) - 11))
+    """Every 12 characters of either key or of a planted secret, lower case."""
+    secrets = (API_KEY, APP_KEY, *SECRETS)
+    return frozenset(secret[i : i + 12].lower() for secret in secrets for i in range(len(secret) - 11))
 
 
 def encoded_keys() -> list[str]:
@@ -330,7 +350,7 @@ def assert_clear_and_safe(tool: str, result: CallToolResult) -> None:
     text = text_of(result)
     text.encode("utf-8")  # strict: a lone surrogate would kill the stdio writer
     assert not UNSAFE.search(text), f"{tool}: surrogate, tag character or bidi control in {text[:300]!r}"
-    assert not leaked(text), f"{tool}: key material {leaked(text)[:3]} in the answer"
+    assert not leaked(text), f"{tool}: key or secret material {leaked(text)[:3]} in the answer"
     if result.is_error:
         prefix = f"Error executing tool {tool}: "
         assert text.startswith(prefix), f"{tool}: an error without the tool's prefix: {text[:300]!r}"

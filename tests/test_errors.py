@@ -168,3 +168,82 @@ async def test_an_answer_of_the_wrong_shape_is_explained_not_crashed() -> None:
     assert "did not have the shape its API documents" in logs.content[0].text  # type: ignore[union-attr]
     assert monitors.is_error
     assert "unexpected shape (dict, expected list)" in monitors.content[0].text  # type: ignore[union-attr]
+
+
+# -- time arguments the model got wrong: refused before any request, saying what was wrong ------------
+
+TIME_EXAMPLES = "'now-15m', 'now-2h', 'now-7d', 'now', 1732406400 or '2026-11-24T09:30:00Z'"
+LONG = "now-" + "9" * 100 + "d"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            {"start": "yesterday"},
+            f"Invalid argument 'start': cannot read 'yesterday' as a time. Example: {TIME_EXAMPLES}",
+        ),
+        (
+            {"start": "now-99999999d"},
+            f"Invalid argument 'start': 'now-99999999d' reaches before 1970. Example: {TIME_EXAMPLES}",
+        ),
+        ({"start": LONG}, f"Invalid argument 'start': {LONG[:80]!r} reaches before 1970. Example: {TIME_EXAMPLES}"),
+        (
+            {"start": "1969-12-31T23:59:59Z"},
+            f"Invalid argument 'start': '1969-12-31T23:59:59Z' is outside 1970..9999. Example: {TIME_EXAMPLES}",
+        ),
+        (
+            # Exactly 10000-01-01T00:00:00Z, once its offset is applied.
+            {"start": "9999-12-31T23:00:00-01:00"},
+            f"Invalid argument 'start': '9999-12-31T23:00:00-01:00' is outside 1970..9999. Example: {TIME_EXAMPLES}",
+        ),
+        ({"start": "nan"}, f"Invalid argument 'start': expected a finite time. Example: {TIME_EXAMPLES}"),
+        ({"end": "-inf"}, f"Invalid argument 'end': expected a finite time. Example: {TIME_EXAMPLES}"),
+        (
+            {"start": "99999999999999999"},
+            f"Invalid argument 'start': 1e+17 is outside 1970..9999 as epoch seconds. Example: {TIME_EXAMPLES}",
+        ),
+        (
+            {"start": 10**400},
+            f"Invalid argument 'start': the number is outside 1970..9999 as epoch seconds. Example: {TIME_EXAMPLES}",
+        ),
+        (
+            {"end": "2026-11-26T12:00:00Z"},
+            "Invalid argument 'end': 2026-11-26T12:00:00Z is more than a day after now (2026-11-24T12:00:00Z). "
+            "Example: end='now' or end='now-1h'",
+        ),
+        (
+            {"start": "now-1h", "end": "now-2h"},
+            "Invalid argument 'start': start (2026-11-24T11:00:00Z) must be before end (2026-11-24T10:00:00Z). "
+            "Example: start='now-2h', end='now-1h'",
+        ),
+        (
+            # The call gave only end: the empty window is end's fault, not the default start's.
+            {"end": 0},
+            "Invalid argument 'end': start (1970-01-01T00:00:00Z) must be before end (1970-01-01T00:00:00Z). "
+            "Example: start='now-2h', end='now-1h'",
+        ),
+    ],
+    ids=[
+        "unreadable",
+        "before 1970",
+        "long value cut",
+        "ISO before 1970",
+        "ISO after 9999",
+        "nan",
+        "-inf",
+        "epoch string too large",
+        "integer beyond floats",
+        "end too late",
+        "start after end",
+        "end alone empty",
+    ],
+)
+@pytest.mark.anyio
+async def test_a_bad_time_is_refused_saying_what_was_wrong_with_examples(args: dict[str, object], message: str) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        async with connect() as client:
+            result = await client.call_tool("search_logs", args)
+        assert not mock.calls
+    assert result.is_error
+    assert result.content[0].text.removeprefix("Error executing tool search_logs: ") == message  # type: ignore[union-attr]

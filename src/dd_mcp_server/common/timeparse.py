@@ -40,9 +40,12 @@ def parse_time(value: TimeArg, *, argument: str, now: float) -> int:
             raise InvalidArgument(argument, f"{str(value)[:80]!r} reaches before 1970", _EXAMPLES)
         return int(now) - offset
     try:
-        return _from_epoch(float(text), argument)
+        number = float(text)
     except ValueError:
         pass
+    else:
+        # Outside the try: InvalidArgument is a ValueError, and its reason must reach the caller.
+        return _from_epoch(number, argument)
     try:
         moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     except ValueError:

@@ -102,3 +102,26 @@ def test_any_text_parses_to_a_known_aggregation_or_invalid_argument(text: str) -
     assert measure is None or (measure and measure != "*" and not any(c.isspace() or c in "()" for c in measure))
     if aggregation != "count":
         assert measure is not None
+
+
+EXAMPLE = "Example: 'count', 'avg(@duration)', 'p95(@duration)', 'cardinality(@usr.id)'"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("avg(@duration", "cannot read 'avg(@duration'"),
+        ("(" * 100, f"cannot read {'(' * 80!r}"),
+        (
+            "stddev(@duration)",
+            "unknown aggregation 'stddev'; use one of count, cardinality, sum, min, max, avg, median, pc75, pc90, "
+            "pc95, pc98, pc99 or p50..p99",
+        ),
+        ("p95()", "pc95 needs a measure or facet in parentheses"),
+    ],
+    ids=["unreadable", "long", "unknown", "no measure"],
+)
+def test_a_refused_compute_says_exactly_what_was_wrong_with_examples(text: str, message: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_compute(text)
+    assert str(caught.value) == f"Invalid argument 'compute': {message}. {EXAMPLE}"

@@ -170,3 +170,11 @@ def test_pick_indices_at_the_edges(total: int, expected: list[int] | None) -> No
 
 def test_keep_one_keeps_the_first() -> None:
     assert pick_indices(10, 1) == [0]
+
+
+def test_downsample_keeps_as_many_points_as_asked() -> None:
+    points = [[START_MS + 1000 * n, float(n)] for n in range(100)]
+    shaped = downsample(points, keep=10)
+    assert [p[1] for p in shaped["points"]] == [0.0, 11.0, 22.0, 33.0, 44.0, 55.0, 66.0, 77.0, 88.0, 99.0]
+    assert shaped["_truncated"] == {"kept": 10, "total": 100}
+    assert shaped["_summary"]["count"] == 100

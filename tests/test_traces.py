@@ -169,3 +169,122 @@ def test_an_ungrouped_aggregate_is_one_value() -> None:
     assert datetime.fromisoformat(
         aggregate_result("*", "c", NOW - 60, NOW, [], grouped=False)["to"].replace("Z", "+00:00")
     ) == datetime.fromtimestamp(NOW, tz=timezone.utc)
+
+
+# -- hand-built trees for the paths the properties reach only by chance ----------------------------
+
+
+def span(span_id: str, parent_id: str, start: str | None, **extra: Any) -> dict[str, Any]:
+    shaped: dict[str, Any] = {"span_id": span_id, "parent_id": parent_id, **extra}
+    if start is not None:
+        shaped["start"] = f"2026-11-24T12:00:{start}Z"
+    return shaped
+
+
+def outline(tree: list[dict[str, Any]]) -> list[Any]:
+    """The tree as nested [span_id, [children...]] (and 'deeper' as a flat list of ids)."""
+    shaped: list[Any] = []
+    for node in tree:
+        entry: list[Any] = [node["span_id"], outline(node.get("children", []))]
+        if "deeper" in node:
+            entry.append([d["span_id"] for d in node["deeper"]])
+        shaped.append(entry)
+    return shaped
+
+
+def test_roots_are_ordered_by_start_and_a_parent_cycle_comes_after_them_whole() -> None:
+    spans = [
+        span("a", "0", "03.000"),
+        span("b", "zzz", "02.000"),  # an orphan: its parent is not in the trace
+        span("c", "c", "01.000"),  # its own parent
+        span("d", "e", "05.000"),  # d and e: each the other's parent
+        span("e", "d", "04.000"),
+        span("f", "0", None),  # no start time: listed first
+    ]
+    assert outline(build_tree(spans)) == [
+        ["f", []],
+        ["c", []],
+        ["b", []],
+        ["a", []],
+        ["e", [["d", []]]],
+    ]
+
+
+def test_a_leaf_child_never_stops_its_siblings_subtrees() -> None:
+    spans = [
+        span("root", "0", "00.000"),
+        span("first", "root", "01.000"),
+        span("inner", "first", "01.500"),
+        span("leaf", "root", "02.000"),
+    ]
+    assert outline(build_tree(spans)) == [["root", [["first", [["inner", []]]], ["leaf", []]]]]
+
+
+def test_a_child_that_starts_before_its_parent_stays_under_it() -> None:
+    # Clocks on two hosts disagree: the child seems to start first.
+    spans = [span("parent", "0", "01.000"), span("child", "parent", "00.900")]
+    assert outline(build_tree(spans)) == [["parent", [["child", []]]]]
+
+
+def test_below_the_depth_cap_spans_are_listed_flat_in_start_order_and_other_branches_still_grow() -> None:
+    # A chain 30 deep that starts after its sibling branch, so it is grown first.
+    spans = [span("root", "0", "00.000"), span("side", "root", "00.100"), span("side-child", "side", "00.200")]
+    parent = "root"
+    for level in range(1, 30):
+        spans.append(span(f"c{level}", parent, f"{level:02d}.000"))
+        parent = f"c{level}"
+    # Below c29 (level 30): a subtree whose spans are not in start order by position.
+    spans += [
+        span("late", "c29", "40.000"),
+        span("late-child", "late", "31.000"),
+        span("early", "c29", "35.000"),
+    ]
+    tree = build_tree(spans)
+    (root,) = tree
+    assert [child["span_id"] for child in root["children"]] == ["side", "c1"]
+    assert [grand["span_id"] for grand in root["children"][0]["children"]] == ["side-child"]
+    node = root["children"][1]
+    for level in range(2, 30):
+        (node,) = node["children"]
+        assert node["span_id"] == f"c{level}"
+    assert [d["span_id"] for d in node["deeper"]] == ["late-child", "early", "late"]
+    assert "children" not in node
+
+
+def test_a_parent_cycle_longer_than_the_depth_cap_lists_each_span_once() -> None:
+    count = 35
+    spans = [span(f"s{n}", f"s{(n - 1) % count}", f"{n:02d}.000") for n in range(count)]
+    tree = build_tree(spans)
+
+    def every(nodes: list[dict[str, Any]]) -> list[str]:
+        found = []
+        for node in nodes:
+            found.append(node["span_id"])
+            found += every(node.get("children", []))
+            found += [d["span_id"] for d in node.get("deeper", [])]
+        return found
+
+    assert sorted(every(tree)) == sorted(s["span_id"] for s in spans)
+    assert [root["span_id"] for root in tree] == ["s0"]
+
+
+def test_service_breakdown_names_a_missing_service_unknown_and_rounds_to_the_microsecond() -> None:
+    spans: list[dict[str, Any]] = [
+        {"span_id": "1", "parent_id": "0", "duration_ms": 1.23456},
+        {"span_id": "2", "parent_id": "1", "service": "db", "duration_ms": "not a number"},
+    ]
+    assert service_breakdown(spans) == {
+        "unknown": {"spans": 1, "errors": 0, "total_ms": 1.235, "self_ms": 1.235},
+        "db": {"spans": 1, "errors": 0, "total_ms": 0.0, "self_ms": 0.0},
+    }
+
+
+def test_an_aggregate_result_names_its_query_compute_and_window() -> None:
+    groups = [{"service": "a", "value": 1}, {"service": "b", "value": 2}]
+    assert aggregate_result("status:error", "pc95(@duration) ms", NOW - 60, NOW, groups, grouped=True) == {
+        "query": "status:error",
+        "compute": "pc95(@duration) ms",
+        "from": "2026-11-24T11:59:00Z",
+        "to": "2026-11-24T12:00:00Z",
+        "groups": [{"service": "b", "value": 2}, {"service": "a", "value": 1}],
+    }

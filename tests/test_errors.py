@@ -10,7 +10,9 @@ import httpx
 import pytest
 import respx
 
-from tests.conftest import API_KEY, APP_KEY, BASE, connect
+from dd_mcp_server.common.errors import InvalidArgument
+from dd_mcp_server.common.timeparse import parse_time
+from tests.conftest import API_KEY, APP_KEY, BASE, NOW, connect
 from tests.test_requests import CASES
 
 SCOPES = {
@@ -247,3 +249,10 @@ async def test_a_bad_time_is_refused_saying_what_was_wrong_with_examples(args: d
         assert not mock.calls
     assert result.is_error
     assert result.content[0].text.removeprefix("Error executing tool search_logs: ") == message  # type: ignore[union-attr]
+
+
+def test_a_boolean_is_never_read_as_a_time() -> None:
+    # The tool layer refuses booleans by JSON type first; the parser refuses them too, on its own.
+    with pytest.raises(InvalidArgument) as caught:
+        parse_time(True, argument="start", now=NOW)
+    assert str(caught.value) == f"Invalid argument 'start': expected a time, got a boolean. Example: {TIME_EXAMPLES}"

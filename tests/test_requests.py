@@ -523,3 +523,18 @@ def test_the_suite_runs_off_utc_at_an_offset_that_is_not_a_whole_hour() -> None:
     assert offset is not None
     assert offset.total_seconds() % 3600 != 0
     assert time.timezone % 3600 != 0
+
+
+@pytest.mark.parametrize(
+    ("args", "window"),
+    [
+        # The default hour reaches before 1970: the window starts at 1970, never earlier.
+        ({"end": 1800}, ("1970-01-01T00:00:00Z", "1970-01-01T00:30:00Z")),
+        # A relative start that lands exactly on 1970 is 1970, not refused.
+        ({"start": f"now-{NOW}s"}, ("1970-01-01T00:00:00Z", NOW_ISO)),
+    ],
+    ids=["default start clamped", "relative start at 1970"],
+)
+@pytest.mark.anyio
+async def test_a_window_reaching_1970_starts_there(args: dict[str, Any], window: tuple[str, ...]) -> None:
+    assert await windows_sent("search_logs", args) == [window]

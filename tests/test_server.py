@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import respx
 
@@ -97,8 +99,35 @@ async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> Non
         ("get_metric_metadata", {"metric_name": "m", "include_tags": 1}, "'include_tags': expected true or false"),
         ("get_monitors", {"group_states": "alert"}, "'group_states': expected a list or null, got a string"),
         ("get_monitors", {"group_states": [1]}, "'group_states': expected a list or null, got a list"),
+        ("get_monitor", {"monitor_id": None}, "'monitor_id': expected an integer, got null (null)"),
+        ("query_metrics", {"query": 5}, "'query': expected a string, got an integer (5)"),
+        ("list_slos", {"limit": 5.5}, "'limit': expected an integer, got a number with a fraction (5.5)"),
+        ("get_monitor", {"monitor_id": {"a": 1}}, "'monitor_id': expected an integer, got an object ({\"a\": 1})"),
+        (
+            "get_monitor",
+            {"monitor_id": "\u00e9t\u00e9"},
+            "'monitor_id': expected an integer, got a string (\"\u00e9t\u00e9\")",
+        ),
+        # The value is shown as JSON up to 40 characters, then cut with '…'.
+        ("get_monitor", {"monitor_id": "x" * 38}, f"'monitor_id': expected an integer, got a string (\"{'x' * 38}\")."),
+        ("get_monitor", {"monitor_id": "x" * 39}, f"'monitor_id': expected an integer, got a string (\"{'x' * 39}…)."),
     ],
-    ids=["boolean time", "string id", "float id", "boolean id", "integer flag", "string for list", "wrong items"],
+    ids=[
+        "boolean time",
+        "string id",
+        "float id",
+        "boolean id",
+        "integer flag",
+        "string for list",
+        "wrong items",
+        "null id",
+        "integer query",
+        "fraction limit",
+        "object id",
+        "non-ASCII shown as is",
+        "40 characters shown whole",
+        "41 characters cut",
+    ],
 )
 @pytest.mark.anyio
 async def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(
@@ -110,3 +139,14 @@ async def test_a_value_of_the_wrong_json_type_is_refused_not_coerced(
     assert result.is_error
     assert text.startswith("Invalid argument " + expected.split(":")[0]), text
     assert expected in text
+
+
+@pytest.mark.anyio
+async def test_a_list_sent_as_json_text_is_read_as_the_list() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post("/api/v2/logs/analytics/aggregate").respond(200, json={"data": {"buckets": []}})
+        async with connect() as client:
+            result = await client.call_tool("aggregate_logs", {"group_by": '["service"]'})
+        (call,) = route.calls
+    assert not result.is_error, result.content
+    assert [group["facet"] for group in json.loads(call.request.content)["group_by"]] == ["service"]

@@ -473,3 +473,16 @@ async def test_a_result_that_masking_lengthens_past_the_budget_is_still_cut_to_f
 
 def compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.anyio
+async def test_get_dashboard_leaves_out_empty_widget_fields() -> None:
+    dashboard = {
+        "id": "abc-def-ghi",
+        "title": "Checkout",
+        "widgets": [{"definition": {"type": "timeseries", "title": "", "requests": [{"q": "avg:m{*}"}]}}],
+    }
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/dashboard/abc-def-ghi").respond(200, json=dashboard)
+        answer = await shaped("get_dashboard", {"dashboard_id": "abc-def-ghi"}, mock)
+    assert answer["widgets"] == [{"type": "timeseries", "queries": ["avg:m{*}"]}]

@@ -17,6 +17,7 @@ from dd_mcp_server.demo import catalog, demo_transport
 from dd_mcp_server.demo.api import DemoApi
 from dd_mcp_server.demo.org import Org
 from dd_mcp_server.server import build_server
+from tests.test_paging import demo_at_now
 
 
 @asynccontextmanager
@@ -369,8 +370,6 @@ async def test_demo_count_without_a_measure_counts_the_records_and_keeps_the_gro
 @pytest.mark.parametrize("aggregation", ["avg", "max", "pc95", "pc99"])
 @pytest.mark.anyio
 async def test_demo_span_latency_through_the_tool_is_right_in_milliseconds(aggregation: str) -> None:
-    from tests.test_paging import demo_at_now
-
     async with demo_at_now() as (client, org):
         name = aggregation.replace("pc", "p")
         result = await client.call_tool(

@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
 from dd_mcp_server.common.argtypes import type_problem
+from dd_mcp_server.common.text import clean_text
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
 from dd_mcp_server.tools import TOOLSETS
@@ -119,21 +120,21 @@ class ArgumentErrors:
         if isinstance(arguments, dict):
             unknown = sorted(str(key) for key in arguments if key not in self.known[name])
             if unknown:
-                return error_result(self.unknown_message(name, unknown))
+                return error_result(safe(ctx, self.unknown_message(name, unknown)))
             mistyped = {
                 key: problem
                 for key, value in arguments.items()
                 if (problem := type_problem(value, self.known[name][key].schema))
             }
             if mistyped:
-                return error_result(self.explained(name, mistyped))
+                return error_result(safe(ctx, self.explained(name, mistyped)))
         result = await call_next(ctx)
         # The handler's answer arrives here already serialised to its wire form.
         if isinstance(result, dict) and result.get("isError"):
             content = result.get("content") or [{}]
             text = content[0].get("text") if isinstance(content[0], dict) else None
             if isinstance(text, str) and _VALIDATION.match(text):
-                result["content"] = [{"type": "text", "text": self.validation_message(name, text)}]
+                result["content"] = [{"type": "text", "text": safe(ctx, self.validation_message(name, text))}]
         return result
 
     def unknown_message(self, tool: str, unknown: list[str]) -> str:
@@ -174,6 +175,16 @@ class ArgumentErrors:
 
 _VALIDATION = re.compile(r"^Error executing tool \S+: \d+ validation errors? for \S+Arguments\n")
 _INPUT = re.compile(r"input_value=(.*?), input_type=")
+
+
+def safe(ctx: ServerRequestContext[Any, Any], text: str) -> str:
+    """A message that quotes the caller's arguments, cleaned and masked like every result.
+
+    The arguments come from the model, which may have copied them from anywhere.
+    """
+    state = ctx.lifespan_context
+    cleaned = clean_text(text)
+    return state.client.redactor.text(cleaned) if isinstance(state, ToolState) else cleaned
 
 
 def error_result(text: str) -> CallToolResult:

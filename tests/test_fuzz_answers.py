@@ -154,6 +154,8 @@ SECRETS = [
     "xoxb-482915736024-9173582046135-QwErTyUiOpAsDfGhJkLzXcVb",
     "glpat-Vn8Bm2Cx5Zl9Kj4Hg7Fd",
 ]
+# The same with an invisible character inside, which cleaning removes: the secret must still be seen whole.
+HIDDEN_SECRETS = [secret[:7] + invisible + secret[7:] for secret in SECRETS for invisible in ("\u202e", "\U000e0041")]
 CUT_POINTS = (200, 500)
 PADDING = st.one_of(
     st.sampled_from([cut - back for cut in CUT_POINTS for back in (16, 20, 26, 32)]), st.integers(0, 600)
@@ -184,7 +186,7 @@ MUTATIONS = st.one_of(
     st.builds(Mutation, st.just("raw"), PLACE, st.just(0), RAW_VALUES),
     st.builds(Mutation, st.sampled_from(["swap", "null"]), PLACE),
     st.builds(Mutation, st.just("reserved"), PLACE, st.integers(0, 3), PLANTED_TEXT),
-    st.builds(Mutation, st.just("straddle"), PLACE, PADDING, st.sampled_from(SECRETS)),
+    st.builds(Mutation, st.just("straddle"), PLACE, PADDING, st.sampled_from(SECRETS + HIDDEN_SECRETS)),
 )
 PLANS = st.lists(MUTATIONS, min_size=1, max_size=4)
 
@@ -204,8 +206,12 @@ def nodes_of(answer: Any) -> list[tuple[Any, Any]]:
 
 
 def mutate(answer: Any, plan: list[Mutation]) -> Any:
-    """`answer` (parsed JSON, mutated in place) with each mutation of `plan` applied."""
-    for mutation in plan:
+    """`answer` (parsed JSON, mutated in place) with each mutation of `plan` applied.
+
+    Secrets are planted last, between spaces, so that no later change glues them to other text
+    (a token inside a longer run of its alphabet is, by design, not a token).
+    """
+    for mutation in sorted(plan, key=lambda m: m.how == "straddle"):
         if mutation.how == "straddle":  # every string starts with padding, then the secret
             for container, key in nodes_of(answer):
                 if isinstance(container[key], str):

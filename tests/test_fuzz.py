@@ -2,26 +2,33 @@
 
 The contract of every tool's arguments is written out below (CONTRACT), from the README and the
 tools' descriptions, and not read from the server's schema: a constraint changed by mistake in the
-source shows up as a disagreement. For each tool, hypothesis draws FUZZ_EXAMPLES argument sets
-(300 by default) mixing values the contract accepts with hostile ones: wrong JSON types (`start:
-true`, `limit: 5.0`, a string for a list, objects), lone surrogates and control characters, strings
-of a megabyte, values nested 250 levels deep (the most the MCP client can send), unknown names and
-names holding a real one (`append`, `startup`, `querystring`), boundary numbers (0, -1, each limit
-and one past it, 2**63), windows ending more than a day after now, cursors this server never
-issued (`²`, `-1`, 40 digits), and this server's own keys inside values and names. Each answer is
-held to the verdict of the values it was sent, and none may show 12 characters of either key:
+source shows up as a disagreement. Each argument kind lists values the contract accepts (typical
+ones and its edges) and hostile ones in groups: wrong JSON types (`start: true`, `limit: 5.0`, a
+string for a list, objects), lone surrogates and control characters, strings of a megabyte, values
+nested 250 levels deep (the most the MCP client can send), boundary numbers (0, -1, each limit and
+one past it, 2**63), windows ending more than a day after now, cursors this server never issued
+(`²`, `-1`, 40 digits), this server's own keys inside values. Unknown names include names holding a
+real one (`append`, `startup`, `querystring`).
+
+- The sweep sends every listed value alone, beside the required arguments, with each stray name and
+  each omitted required argument, to a server at the smallest result budget (deterministic).
+- The fuzz draws FUZZ_EXAMPLES argument sets per tool (300 by default): listed and generated
+  values together, several hostile at once, to a server at the default budget.
+
+Each answer is held to the verdict of the values it was sent:
 
 - every value acceptable: a valid result (compact JSON text equal to the structured content,
-  starting with the untrusted-content note, within the budget), for the time window, page offset
-  and cursor the arguments say (read back from the request the fake Datadog receives);
+  starting with the untrusted-content note, within the budget, no 12 characters of a key), for the
+  time window, page offset and cursor the arguments say (read back from the request the fake
+  Datadog receives);
 - some value refused by the contract: an error in the server's form, `Invalid argument '<name>'`
   or `Unknown argument '<name>'` (a word: 'append' never passes for 'end'), naming only arguments
   the call carried (or a required one it omitted), and at least one that the contract refuses;
 - some value the contract leaves open (odd but well-typed text): either of the two.
 
-After every hostile call, a valid call to the same server is answered normally. Numbers JSON
-cannot hold (1e400, NaN) are sent over the real stdio transport, because the in-memory client
-writes them as null.
+After every hostile call, a valid call to the same server is answered normally. A key sent as an
+argument never comes back, in a result or an error. Numbers JSON cannot hold (1e400, NaN) are sent
+over the real stdio transport, because the in-memory client writes them as null.
 """
 
 from __future__ import annotations

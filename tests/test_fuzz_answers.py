@@ -157,9 +157,9 @@ SECRETS = [
 # The same with an invisible character inside, which cleaning removes: the secret must still be seen whole.
 HIDDEN_SECRETS = [secret[:7] + invisible + secret[7:] for secret in SECRETS for invisible in ("\u202e", "\U000e0041")]
 CUT_POINTS = (200, 500)
-PADDING = st.one_of(
-    st.sampled_from([cut - back for cut in CUT_POINTS for back in (16, 20, 26, 32)]), st.integers(0, 600)
-)
+# Padding that puts a secret's start 16 to 32 characters before a cut point.
+ACROSS_CUTS = [cut - back for cut in CUT_POINTS for back in (16, 20, 26, 32)]
+PADDING = st.one_of(st.sampled_from(ACROSS_CUTS), st.integers(0, 600))
 
 
 @dataclass(frozen=True)
@@ -400,9 +400,6 @@ class Tally:
     answers_mutated: int = 0
 
 
-TALLY: dict[str, Tally] = {}
-
-
 @pytest.fixture(scope="module")
 def portal() -> Iterator[BlockingPortal]:
     with start_blocking_portal() as running:
@@ -434,8 +431,7 @@ def test_every_tool_answers_its_realistic_call_with_data(portal: BlockingPortal,
 def test_hostile_answers_give_a_clean_result_or_a_clear_error(
     portal: BlockingPortal, client: Client, datadog: HostileDatadog, tool: str
 ) -> None:
-    tally = TALLY.setdefault(tool, Tally())
-    arguments = ARGUMENTS[tool]
+    tally = Tally()
 
     @settings(
         max_examples=EXAMPLES_PER_TOOL,
@@ -445,25 +441,48 @@ def test_hostile_answers_give_a_clean_result_or_a_clear_error(
     )
     @given(plan=PLANS)
     def fuzz(plan: list[Mutation]) -> None:
-        tally.sent += 1
-        before = datadog.mutated
-        datadog.expose(plan)
-        try:
-            result = portal.call(client.call_tool, tool, arguments)
-        finally:
-            datadog.expose(None)
-        tally.answers_mutated += datadog.mutated - before
-        tally.refused += result.is_error
-        tally.answered += not result.is_error
-        assert_clear_and_safe(tool, result)
-        after = portal.call(client.call_tool, tool, arguments)
-        assert_clear_and_safe(tool, after)
-        assert not after.is_error, f"{tool} no longer answers its normal call: {text_of(after)[:300]}"
+        call_with_answers_mutated(portal, client, datadog, tool, plan, tally)
 
     fuzz()
-    REPORTS.setdefault("fuzz: hostile Datadog answers per tool (calls, answered, errors, answers mutated)", []).append(
+    report("fuzz: hostile Datadog answers per tool", tool, tally)
+
+
+def call_with_answers_mutated(
+    portal: BlockingPortal, client: Client, datadog: HostileDatadog, tool: str, plan: list[Mutation], tally: Tally
+) -> None:
+    """One call with Datadog's answers mutated by `plan`, then the same call with them left alone."""
+    tally.sent += 1
+    before = datadog.mutated
+    datadog.expose(plan)
+    try:
+        result = portal.call(client.call_tool, tool, ARGUMENTS[tool])
+    finally:
+        datadog.expose(None)
+    tally.answers_mutated += datadog.mutated - before
+    tally.refused += result.is_error
+    tally.answered += not result.is_error
+    assert_clear_and_safe(tool, result)
+    after = portal.call(client.call_tool, tool, ARGUMENTS[tool])
+    assert_clear_and_safe(tool, after)
+    assert not after.is_error, f"{tool} no longer answers its normal call: {text_of(after)[:300]}"
+
+
+def report(title: str, tool: str, tally: Tally) -> None:
+    REPORTS.setdefault(f"{title} (calls, answered, errors, answers mutated)", []).append(
         f"{tool:<22} {tally.sent:>5} {tally.answered:>5} {tally.refused:>5} {tally.answers_mutated:>5}"
     )
+
+
+@pytest.mark.parametrize("tool", TOOL_NAMES)
+def test_secrets_across_the_cut_points_are_masked_before_any_cut(
+    portal: BlockingPortal, client: Client, datadog: HostileDatadog, tool: str
+) -> None:
+    # Deterministic: a cut before masking shows only when a secret starts just before a cut point.
+    tally = Tally()
+    for secret in (SECRETS[0], HIDDEN_SECRETS[0], HIDDEN_SECRETS[3]):
+        for padding in ACROSS_CUTS:
+            call_with_answers_mutated(portal, client, datadog, tool, [Mutation("straddle", 0, padding, secret)], tally)
+    report("sweep: secrets across the cut points", tool, tally)
 
 
 def test_hostile_values_are_written_as_an_upstream_would_send_them() -> None:

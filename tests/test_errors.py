@@ -256,3 +256,73 @@ def test_a_boolean_is_never_read_as_a_time() -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_time(True, argument="start", now=NOW)
     assert str(caught.value) == f"Invalid argument 'start': expected a time, got a boolean. Example: {TIME_EXAMPLES}"
+
+
+# -- the second request of a tool fails: its error names that request's scope and thing -------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (403, "(403 Forbidden) on datadoghq.com: the application key (DD_APP_KEY) lacks the 'metrics_read' scope"),
+        (404, "Datadog says metric 'system.cpu.user' does not exist on datadoghq.com (404 Not Found)"),
+    ],
+)
+@pytest.mark.anyio
+async def test_a_failing_tag_request_names_its_scope_and_metric(status: int, expected: str) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get(METADATA_PATH).respond(200, json={"type": "gauge"})
+        mock.get("/api/v2/metrics/system.cpu.user/all-tags").respond(status, json={"errors": ["no"]})
+        async with connect() as client:
+            result = await client.call_tool("get_metric_metadata", {"metric_name": "system.cpu.user"})
+    assert result.is_error
+    assert expected in result.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (403, "(403 Forbidden) on datadoghq.com: the application key (DD_APP_KEY) lacks the 'synthetics_read' scope"),
+        (404, "Datadog says synthetic test 'abc-123-xyz' does not exist on datadoghq.com (404 Not Found)"),
+    ],
+)
+@pytest.mark.anyio
+async def test_a_failing_results_request_names_its_scope_and_test(status: int, expected: str) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/synthetics/tests").respond(200, json={"tests": [{"public_id": "abc-123-xyz", "type": "api"}]})
+        mock.get("/api/v1/synthetics/tests/abc-123-xyz/results").respond(status, json={"errors": ["no"]})
+        async with connect() as client:
+            result = await client.call_tool("get_synthetics_tests", {})
+    assert isinstance(result.structured_content, dict)
+    (test,) = result.structured_content["tests"]
+    assert expected in test["latest"]["unavailable"]
+
+
+@pytest.mark.anyio
+async def test_an_id_from_datadog_outside_the_grammar_is_named_in_the_answer() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/synthetics/tests").respond(200, json={"tests": [{"public_id": "..", "type": "api"}]})
+        async with connect() as client:
+            result = await client.call_tool("get_synthetics_tests", {})
+        assert len(mock.calls) == 1
+    assert isinstance(result.structured_content, dict)
+    (test,) = result.structured_content["tests"]
+    assert test["latest"]["unavailable"] == (
+        "synthetic test id '..' is not a valid identifier, so no request was sent. Use the id exactly as Datadog "
+        "lists it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("headers", "place"), [({}, "an unnamed place"), ({"location": "https://elsewhere.example/x"}, "elsewhere.example")]
+)
+@pytest.mark.anyio
+async def test_a_redirect_names_where_it_pointed_and_what_to_check(headers: dict[str, str], place: str) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get(METADATA_PATH).respond(302, headers=headers)
+        async with connect() as client:
+            result = await client.call_tool("get_metric_metadata", METADATA)
+    assert result.content[0].text.removeprefix("Error executing tool get_metric_metadata: ") == (  # type: ignore[union-attr]
+        f"Datadog answered GET {METADATA_PATH} with a redirect (302) to {place}, which was not followed so the keys "
+        "go nowhere else. Something other than Datadog's API answered: check DD_SITE or DD_API_URL, and any proxy."
+    )

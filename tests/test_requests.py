@@ -353,6 +353,46 @@ CASES = [
         ),
     ),
     Case("get_notebook", {"notebook_id": 7}, (Sent("GET", "/api/v1/notebooks/7"),)),
+    # Aggregations pass the query and the indexes on, as searches do.
+    Case(
+        "aggregate_logs",
+        {"query": "service:web", "indexes": ["main", "audit"]},
+        (
+            Sent(
+                "POST",
+                "/api/v2/logs/analytics/aggregate",
+                body={
+                    "compute": [{"aggregation": "count", "type": "total"}],
+                    "filter": {"query": "service:web", "from": HOUR_AGO, "to": NOW_ISO, "indexes": ["main", "audit"]},
+                    "group_by": [],
+                    "options": {"timezone": "UTC"},
+                },
+            ),
+        ),
+    ),
+    Case(
+        "aggregate_spans",
+        {"query": "service:checkout status:error", "compute": "count", "group_by": ["resource_name"]},
+        (
+            Sent(
+                "POST",
+                "/api/v2/spans/analytics/aggregate",
+                body=spans_body(
+                    "aggregate_request",
+                    compute=[{"aggregation": "count", "type": "total"}],
+                    filter={"query": "service:checkout status:error", "from": HOUR_AGO, "to": NOW_ISO},
+                    group_by=[
+                        {
+                            "facet": "resource_name",
+                            "limit": 10,
+                            "sort": {"type": "measure", "aggregation": "count", "order": "desc"},
+                        }
+                    ],
+                    options={"timezone": "UTC"},
+                ),
+            ),
+        ),
+    ),
 ]
 
 

@@ -122,3 +122,33 @@ async def test_post_searches_are_retried_with_the_same_body() -> None:
     bodies = [call.request.content for call in route.calls]
     assert len(bodies) == 2
     assert bodies[0] == bodies[1]
+
+
+@pytest.mark.parametrize(
+    ("headers", "waited"),
+    [
+        ({"X-RateLimit-Reset": "0"}, [0.0]),  # the window has already reset: retry at once
+        ({"X-RateLimit-Reset": "soon", "Retry-After": "4"}, [4.0]),  # an unreadable reset: the next header counts
+    ],
+    ids=["reset 0", "unreadable reset"],
+)
+@pytest.mark.anyio
+async def test_429_waits_exactly_what_the_headers_announce(headers: dict[str, str], waited: list[float]) -> None:
+    waits = Waits()
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/metrics/m").mock(
+            side_effect=[httpx.Response(429, headers=headers), httpx.Response(200, json={})]
+        )
+        await client_with(waits).get_metric_metadata("m")
+    assert waits.delays == waited
+
+
+@pytest.mark.anyio
+async def test_429_without_a_reset_backs_off_like_a_gateway_error() -> None:
+    waits = Waits()
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.get("/api/v1/metrics/m").mock(side_effect=[httpx.Response(429), httpx.Response(200, json={})])
+        await client_with(waits, backoff=2.0).get_metric_metadata("m")
+    assert route.call_count == 2
+    (delay,) = waits.delays
+    assert 1.0 <= delay <= 2.0  # the first backoff, base 2 s, scaled by a random 0.5-1.0

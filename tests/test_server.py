@@ -150,3 +150,29 @@ async def test_a_list_sent_as_json_text_is_read_as_the_list() -> None:
         (call,) = route.calls
     assert not result.is_error, result.content
     assert [group["facet"] for group in json.loads(call.request.content)["group_by"]] == ["service"]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "argument"),
+    [
+        ("search_logs", {"cursor": "\ud83d"}, "cursor"),
+        ("search_logs", {"query": "service:web \udc00"}, "query"),
+        ("aggregate_logs", {"group_by": ["service", "x\ud83d"]}, "group_by"),
+    ],
+    ids=["cursor", "inside a query", "inside a list"],
+)
+@pytest.mark.anyio
+async def test_a_lone_surrogate_in_an_argument_is_refused_by_name_and_nothing_is_sent(
+    tool: str, arguments: dict[str, object], argument: str
+) -> None:
+    # JSON may carry "\ud83d" alone; no request body holding it can be encoded, so it is named here.
+    with respx.mock(base_url=BASE) as mock:
+        async with connect() as client:
+            result = await client.call_tool(tool, arguments)
+            assert not mock.calls
+            mock.post("/api/v2/logs/events/search").respond(200, json={"data": []})
+            after = await client.call_tool("search_logs", {"query": "service:web"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error
+    assert text.startswith(f"Invalid argument '{argument}': holds a lone UTF-16 surrogate"), text
+    assert not after.is_error

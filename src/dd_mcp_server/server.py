@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
-from dd_mcp_server.common.argtypes import type_problem
+from dd_mcp_server.common.argtypes import text_problem, type_problem
 from dd_mcp_server.common.text import clean_text
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
@@ -124,7 +124,7 @@ class ArgumentErrors:
             mistyped = {
                 key: problem
                 for key, value in arguments.items()
-                if (problem := type_problem(value, self.known[name][key].schema))
+                if (problem := type_problem(value, self.known[name][key].schema) or text_problem(value))
             }
             if mistyped:
                 return error_result(safe(ctx, self.explained(name, mistyped)))

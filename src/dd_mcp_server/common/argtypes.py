@@ -7,6 +7,7 @@ and `"50"` into 50. A model that sent the wrong type should be told, not silentl
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _NAMES = {
@@ -27,6 +28,20 @@ def type_problem(value: Any, schema: dict[str, Any]) -> str | None:
         return None
     wanted = [_NAMES[option["type"]] for option in options if option.get("type") in _NAMES]
     return f"expected {' or '.join(dict.fromkeys(wanted))}, got {kind_of(value)} ({_shown(value)})"
+
+
+def text_problem(value: Any) -> str | None:
+    """None unless a string in `value` is not Unicode text (a lone UTF-16 surrogate, which JSON allows).
+
+    Such a string cannot be sent to Datadog: encoding the request would fail, far from the argument.
+    """
+    strings = value if isinstance(value, list) else [value]
+    if any(isinstance(s, str) and not s.isascii() and _SURROGATE.search(s) for s in strings):
+        return "holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text; send it without that character"
+    return None
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _shown(value: Any) -> str:

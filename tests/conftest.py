@@ -76,8 +76,12 @@ def anyio_backend() -> str:
 
 
 def make_settings(**env: str) -> Settings:
-    """Settings from the fake keys plus any extra environment variables."""
-    return load_settings({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, **env})
+    """Settings from the fake keys plus any extra environment variables.
+
+    Results come as JSON with structured content unless `DD_MCP_OUTPUT` says otherwise: most tests
+    read the shaped data; the table form is tested against it (tests/test_tables.py).
+    """
+    return load_settings({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_MCP_OUTPUT": "json", **env})
 
 
 @pytest.fixture

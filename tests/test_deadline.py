@@ -8,7 +8,7 @@ import anyio
 import httpx
 import pytest
 
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE
 from tests.conftest import connect, make_settings
 
 

@@ -23,7 +23,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
 
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE
 from tests.conftest import API_KEY, APP_KEY, REPORTS, clean_env, console_script
 from tests.fault_server import (
     Behaviour,

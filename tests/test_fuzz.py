@@ -52,7 +52,7 @@ from mcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from dd_mcp_server.tools import TOOLSETS
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE
 from tests.conftest import API_KEY, APP_KEY, NOW, REPORTS, connect
 from tests.test_protocol import Session, call, initialize, with_server
 

@@ -44,7 +44,7 @@ from mcp_types import CallToolResult, TextContent
 from dd_mcp_server.demo.api import DemoApi
 from dd_mcp_server.demo.org import Org
 from dd_mcp_server.tools import TOOLSETS
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE
 from tests.conftest import API_KEY, APP_KEY, NOW, REPORTS, connect
 from tests.test_requests import CASES
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE
 from tests.conftest import API_KEY, APP_KEY, NOW, connect
 from tests.test_requests import CASES
 

@@ -301,7 +301,9 @@ async def demo_at_now() -> AsyncIterator[tuple[Client, Org]]:
     """The demo organisation generated at NOW, behind a server whose clock reads NOW."""
     org = Org(now=float(NOW))
     server = build_server(
-        load_settings({}, demo=True), transport=httpx.MockTransport(DemoApi(org).handle), clock=lambda: NOW
+        load_settings({"DD_MCP_OUTPUT": "json"}, demo=True),
+        transport=httpx.MockTransport(DemoApi(org).handle),
+        clock=lambda: NOW,
     )
     async with Client(server) as client:
         yield client, org

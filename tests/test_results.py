@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.redact import Redactor
-from dd_mcp_server.tools.base import UNTRUSTED_NOTE, finish
+from dd_mcp_server.tools.results import UNTRUSTED_NOTE, finish
 from tests.conftest import API_KEY, APP_KEY
 
 REDACTOR = Redactor((API_KEY, APP_KEY))

@@ -97,6 +97,7 @@ class Settings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     toolsets: tuple[str, ...] = TOOLSETS
     redact: bool = True
+    output: str = "table"
     log_level: str = DEFAULT_LOG_LEVEL
     proxy: str | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
@@ -138,6 +139,7 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         max_response_bytes=_whole(env, "DD_MCP_MAX_RESPONSE_BYTES", "bytes", RESPONSE_BYTES),
         toolsets=_toolsets(env),
         redact=_on_off(env, "DD_MCP_REDACT", default=True),
+        output=_output(env),
         log_level=_log_level(env),
         proxy=None if demo else proxy_for(base_url, env),
         warnings=(site_warning,) if site_warning else (),
@@ -401,6 +403,24 @@ def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw in ("off", "false", "0", "no"):
         return False
     raise ConfigError(f"{name}={_shown(raw)} must be on or off")
+
+
+def _output(env: Mapping[str, str]) -> str:
+    """DD_MCP_OUTPUT: `table` (text only, lists as tables) or `json` (JSON text plus structured content)."""
+    raw = _ascii_lower(env.get("DD_MCP_OUTPUT", "").strip())
+    if raw in ("", "table"):
+        return "table"
+    if raw == "json":
+        return "json"
+    raise ConfigError(
+        f"DD_MCP_OUTPUT={_shown(raw)} must be table (the default: text only, lists as tables) or json "
+        "(compact JSON text plus structured content, for programmatic clients)"
+    )
+
+
+def app_url(site: str) -> str:
+    """The Datadog web app of `site`: app.datadoghq.com, app.datadoghq.eu, but us3.datadoghq.com."""
+    return f"https://{site}" if site.count(".") >= 2 else f"https://app.{site}"
 
 
 def _log_level(env: Mapping[str, str]) -> str:

@@ -23,7 +23,7 @@ from dd_mcp_server.common.text import MASK, clip
 
 NOTE = "_truncated"
 HINT = (
-    "cut to fit in {budget} characters (the result budget, DD_MCP_MAX_RESULT_CHARS). To see the rest: ask for "
+    "cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS). To see the rest: ask for "
     "fewer items (a limit equal to the kept count pages without gaps), narrow the query or time window, or use "
     "the cursor."
 )
@@ -50,7 +50,7 @@ def fit_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
         raise ValueError(f"a budget of {budget} characters cannot hold a JSON object")
     if len(compact_json(result)) <= budget:
         return result
-    hint = HINT.format(budget=budget)
+    hint = HINT
     tree = _measure({key: value for key, value in result.items() if key != NOTE})
     target = budget
     while (cut := _plan(tree, target, hint)) is not None:

@@ -17,7 +17,7 @@ from dd_mcp_server.tools import (
     slos,
     synthetics,
 )
-from dd_mcp_server.tools.base import ToolFunction
+from dd_mcp_server.tools.results import ToolFunction
 
 TOOLSETS: dict[str, tuple[ToolFunction, ...]] = {
     "metrics": metrics.TOOLS,

@@ -10,22 +10,20 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import simplify_widgets
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 
+@listing("dashboards", link="dashboard/{id}")
 async def list_dashboards(
     ctx: Context,
     query: Annotated[
         str | None,
-        Field(max_length=200, description="Only dashboards whose title or description contains this text."),
+        Field(max_length=200, description="Text in title, description"),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="How many dashboards to return (1-1000).")] = 50,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List dashboards: id, title, description, url. Filter by text in the title or description.
-
-    Use it to find the dashboard a team built for a service, then get_dashboard to read its
-    queries. Example: query='checkout'.
-    """
+    """Dashboards: id, title, url: find a service's. Example: query='checkout'"""
     offset = offset_cursor(cursor)
     client = datadog(ctx)
     if query:
@@ -60,16 +58,11 @@ async def get_dashboard(
             min_length=1,
             max_length=100,
             pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
-            description="The dashboard id from list_dashboards or its URL, e.g. 'abc-def-ghi'.",
+            description="Dashboard id",
         ),
     ],
 ) -> dict[str, Any]:
-    """Read one dashboard: its template variables and each widget's title, type and queries.
-
-    Use it to learn which metrics and log queries a team watches for a service, then run those
-    queries with query_metrics or aggregate_logs. Groups keep their nested widgets.
-    Example: dashboard_id='abc-def-ghi'.
-    """
+    """A dashboard's widgets and queries: what a team watches. Example: dashboard_id='abc-def-ghi'"""
     dashboard = await datadog(ctx).get_dashboard(dashboard_id)
     shaped = {
         "id": dashboard.get("id"),

@@ -9,24 +9,22 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 Status = Literal["active", "scheduled", "ended", "canceled"]
 
 
+@listing("downtimes")
 async def list_downtimes(
     ctx: Context,
     status: Annotated[
         list[Status],
-        Field(min_length=1, max_length=4, description="Downtime states to include. Default: active and scheduled."),
+        Field(min_length=1, max_length=4, description="States to include"),
     ] = ["active", "scheduled"],  # noqa: B006  (pydantic copies defaults; never mutated)
-    limit: Annotated[int, Field(ge=1, le=1000, description="How many downtimes to read per page (1-1000).")] = 100,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Read per page")] = 100,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List monitor downtimes (silences): scope, which monitors, start and end or recurrence, message.
-
-    Use it to check whether an alert was silenced, or whether maintenance is planned for a host
-    or service. Example: status=['active'].
-    """
+    """Downtimes: was an alert silenced. Example: status=['active']"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_downtimes(list(status) == ["active"], limit, offset)
     raw = [item for item in payload.get("data") or [] if isinstance(item, dict)]

@@ -10,34 +10,32 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, window
+from dd_mcp_server.tools.results import listing
 
 
+@listing("hosts")
 async def list_hosts(
     ctx: Context,
     filter: Annotated[
         str | None,
         Field(
             max_length=1000,
-            description="Only hosts matching this text: a name, alias or tag, e.g. 'env:prod'.",
+            description="Name, alias or tag",
         ),
     ] = None,
     sort_field: Annotated[
         Literal["name", "status", "apps", "cpu", "iowait", "load"] | None,
-        Field(description="Sort by this field, e.g. 'cpu' to find the busiest hosts."),
+        Field(description="Sort by"),
     ] = None,
-    sort_dir: Annotated[Literal["asc", "desc"] | None, Field(description="Sort direction.")] = None,
+    sort_dir: Annotated[Literal["asc", "desc"] | None, Field(description="Sort direction")] = None,
     start: Annotated[
         TimeArg,
-        Field(description="Only hosts that reported since this time ('now-2h', epoch seconds). Default: now-1h."),
+        Field(description="A time: seen since. Default: now-1h"),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="How many hosts to return (1-1000).")] = 50,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List infrastructure hosts: up or down, muted, apps, tags, latest CPU / iowait / load.
-
-    Use it to see which hosts run a service, which are down or busiest.
-    Example: filter='service:checkout', sort_field='cpu', sort_dir='desc'.
-    """
+    """Hosts: up, apps, tags, CPU, load: which are down or busy. Example: sort_field='cpu', sort_dir='desc'"""
     since, _ = window(ctx, start, None)
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_hosts(filter, sort_field, sort_dir, offset, limit, since)

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 DEFAULT_QUERY = "state:(active OR stable OR resolved)"
 _SUMMARY_KEYS = ("title", "severity", "state", "customer_impacted", "created", "detected", "resolved")
@@ -30,25 +31,20 @@ _DETAIL_KEYS = (
 )
 
 
+@listing("incidents", link="incidents/{public_id}")
 async def list_incidents(
     ctx: Context,
     query: Annotated[
         str | None,
         Field(
             max_length=1000,
-            description="Incident search, e.g. 'state:active', 'severity:(SEV-1 OR SEV-2)', 'checkout'. "
-            f"Default: {DEFAULT_QUERY}.",
+            description=f"Incident search. Default: {DEFAULT_QUERY}",
         ),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="How many incidents to return (1-100).")] = 20,
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 20,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List declared incidents, newest first: title, severity, state, impact, services, times.
-
-    Use it to see whether an incident is already open for what you are investigating, or to find
-    past incidents of a service. Read one in full with get_incident.
-    Example: query='state:active severity:SEV-1'.
-    """
+    """Incidents, newest first: is one open. Example: query='state:active'"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).search_incidents(query or DEFAULT_QUERY, limit, offset)
     found = ((payload.get("data") or {}).get("attributes") or {}).get("incidents") or []
@@ -78,15 +74,11 @@ async def get_incident(
             min_length=1,
             max_length=100,
             pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$",
-            description="The incident's id (a UUID from list_incidents), e.g. '00000000-0000-0000-1234-000000000000'.",
+            description="Incident id (UUID)",
         ),
     ],
 ) -> dict[str, Any]:
-    """Read one incident: title, severity, state, customer impact, commander, services, and when it was
-    created, detected and resolved (with time to detect and to repair).
-
-    Use it to build a timeline or to see who leads the response. Example: incident_id from list_incidents.
-    """
+    """One incident: impact, commander, timeline. Example: incident_id from list_incidents"""
     payload = await datadog(ctx).get_incident(incident_id)
     incident = payload.get("data") or {}
     attributes = incident.get("attributes") or {}

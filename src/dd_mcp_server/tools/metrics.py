@@ -11,6 +11,7 @@ from pydantic import Field
 from dd_mcp_server.common.series import downsample
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, window
+from dd_mcp_server.tools.results import listing
 
 TAG_WINDOW_SECONDS = 86400
 TAG_SAMPLE = 10
@@ -23,20 +24,14 @@ async def query_metrics(
         Field(
             min_length=1,
             max_length=4000,
-            description="Datadog metric query, passed through unchanged, "
-            "e.g. 'avg:system.cpu.user{env:prod} by {host}'.",
+            description="Datadog metric query",
         ),
     ],
     start: Start = None,
     end: End = None,
 ) -> dict[str, Any]:
-    """Query metric time series over a time window.
-
-    Use it to see how a metric behaved: CPU, latency, error counts, queue depth. Each series comes
-    back as at most 50 evenly spaced points plus a summary (min, max, avg, count) over every point,
-    so spikes are visible in the summary even when the points skip them. Find metric names with
-    list_metrics and tag keys with get_metric_metadata.
-    Example: query='avg:system.cpu.user{service:web} by {host}', start='now-4h'.
+    """Metric series, 50 points at most, with min, max, avg of all: how a metric behaved.
+    Example: query='avg:system.cpu.user{*} by {host}'
     """
     start_s, end_s = window(ctx, start, end)
     payload = await datadog(ctx).query_metrics(query, start_s, end_s)
@@ -66,33 +61,29 @@ def _shape_series(series: dict[str, Any]) -> dict[str, Any]:
     return shaped
 
 
+@listing("metrics")
 async def list_metrics(
     ctx: Context,
     query: Annotated[
         str | None,
         Field(
             max_length=200,
-            description="Only names containing this text, e.g. 'system.cpu' or 'http.requests'.",
+            description="Name contains",
         ),
     ] = None,
-    host: Annotated[str | None, Field(max_length=255, description="Only metrics reported by this host.")] = None,
+    host: Annotated[str | None, Field(max_length=255, description="Reporting host")] = None,
     tag_filter: Annotated[
         str | None,
-        Field(max_length=1000, description="Only metrics with these tags, e.g. 'env:prod AND service:web'."),
+        Field(max_length=1000, description="Tags: 'env:prod AND service:web'"),
     ] = None,
     start: Annotated[
         TimeArg,
-        Field(description="List metrics that reported since this time ('now-1d', epoch seconds). Default: now-1h."),
+        Field(description="A time: seen since. Default: now-1h"),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="How many names to return (1-1000).")] = 100,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 100,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List the names of metrics that reported data recently, optionally filtered.
-
-    Use it to find the exact metric name before query_metrics, e.g. query='latency' to find
-    'trace.http.request.duration'. Names are sorted; page with next_cursor.
-    Example: query='system.disk', start='now-1d'.
-    """
+    """Names of metrics reporting lately, for query_metrics. Example: query='system.disk'"""
     since, _ = window(ctx, start, None)
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_metrics(since, host=host, tag_filter=tag_filter)
@@ -115,19 +106,12 @@ async def get_metric_metadata(
             min_length=1,
             max_length=200,
             pattern=r"^[A-Za-z][A-Za-z0-9_.]*$",
-            description="Exact metric name, e.g. 'system.cpu.user'.",
+            description="Exact name",
         ),
     ],
-    include_tags: Annotated[
-        bool, Field(description="Also list the metric's tag keys with sample values (one more request).")
-    ] = True,
+    include_tags: Annotated[bool, Field(description="Add tag keys (one more call)")] = True,
 ) -> dict[str, Any]:
-    """Read one metric's metadata (type, unit, description, integration) and its tag keys with sample values.
-
-    Use it before query_metrics to write a valid scope or `by {...}` (which tag keys exist: host, env,
-    service?) and to interpret values (bytes or kilobytes? a rate per second?).
-    Example: metric_name='trace.http.request.hits'.
-    """
+    """A metric's type, unit and tag keys: to write its query. Example: metric_name='system.cpu.user'"""
     client = datadog(ctx)
     payload = await client.get_metric_metadata(metric_name)
     fields = ("type", "unit", "per_unit", "description", "short_name", "integration", "statsd_interval")

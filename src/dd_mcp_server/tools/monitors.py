@@ -12,6 +12,7 @@ from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 GroupState = Literal["all", "alert", "warn", "no data"]
 _STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
@@ -33,38 +34,29 @@ _DETAIL_KEYS = (
 )
 
 
+@listing("monitors", link="monitors/{id}")
 async def get_monitors(
     ctx: Context,
-    name: Annotated[
-        str | None, Field(max_length=500, description="Only monitors whose name contains this text.")
-    ] = None,
+    name: Annotated[str | None, Field(max_length=500, description="Name contains")] = None,
     tags: Annotated[
         str | None,
-        Field(max_length=1000, description="Comma-separated scope tags the monitors alert on, e.g. 'env:prod'."),
+        Field(max_length=1000, description="Scope tags, comma-separated"),
     ] = None,
     monitor_tags: Annotated[
         str | None,
-        Field(max_length=1000, description="Comma-separated tags set on the monitors, e.g. 'team:payments'."),
+        Field(max_length=1000, description="Monitor tags, comma-separated"),
     ] = None,
     group_states: Annotated[
         list[GroupState] | None,
         Field(
             max_length=5,
-            description="Only monitors in these states, with their groups in those states listed, e.g. "
-            "['alert', 'warn']: what is firing now. 'all' lists every group's state.",
+            description="Only these states; 'all': every group's",
         ),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="Monitors per page (1-1000).")] = 50,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List monitors with their overall state, filtered by name, tags or group state.
-
-    Use it first in an investigation to see what is alerting: group_states=['alert', 'warn'].
-    A page can hold fewer than `limit` monitors when group_states filters some out; keep paging
-    while next_cursor is present.
-    Each entry is a summary; read one in full (query, thresholds, per-group state) with get_monitor.
-    Example: group_states=['alert'], monitor_tags='team:payments'.
-    """
+    """Monitors and states: what alerts (a page may hold fewer than limit). Example: group_states=['alert']"""
     page = offset_cursor(cursor)
     states = ",".join(group_states) if group_states else None
     payload = await datadog(ctx).list_monitors(name, tags, monitor_tags, states, page, limit)
@@ -104,14 +96,9 @@ def _summary(monitor: dict[str, Any]) -> dict[str, Any]:
 
 async def get_monitor(
     ctx: Context,
-    monitor_id: Annotated[int, Field(ge=1, description="The monitor's numeric id, e.g. 1234567.")],
+    monitor_id: Annotated[int, Field(ge=1, description="Monitor id")],
 ) -> dict[str, Any]:
-    """Read one monitor in full: query, message, thresholds and options, and the state of each group.
-
-    Use it after get_monitors to see why a monitor fires: which hosts or services (groups) are in
-    alert and since when. Groups not OK come first.
-    Example: monitor_id=1234567.
-    """
+    """One monitor, each group's state: why it fires. Example: monitor_id=1234567"""
     monitor = strip_metadata(await datadog(ctx).get_monitor(monitor_id))
     shaped = {key: monitor.get(key) for key in _DETAIL_KEYS}
     state = monitor.get("state") or {}

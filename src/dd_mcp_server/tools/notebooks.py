@@ -10,24 +10,18 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import definition_queries
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 
+@listing("notebooks", link="notebook/{id}")
 async def list_notebooks(
     ctx: Context,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Only notebooks whose name matches this text.")
-    ] = None,
-    author_handle: Annotated[
-        str | None, Field(max_length=200, description="Only notebooks by this author, e.g. 'jane@example.com'.")
-    ] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="How many notebooks to return (1-100).")] = 25,
+    query: Annotated[str | None, Field(max_length=200, description="Name matches")] = None,
+    author_handle: Annotated[str | None, Field(max_length=200, description="Author handle")] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 25,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List notebooks, most recently modified first: postmortems, investigations, runbooks.
-
-    Use it to find a past postmortem of a similar incident, then get_notebook to read it.
-    Example: query='postmortem checkout'.
-    """
+    """Notebooks: find a postmortem or runbook. Example: query='postmortem'"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_notebooks(query, author_handle, limit, offset)
     notebooks = [_summary(item) for item in payload.get("data") or [] if isinstance(item, dict)]
@@ -51,13 +45,9 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
 
 async def get_notebook(
     ctx: Context,
-    notebook_id: Annotated[int, Field(ge=1, description="The notebook's numeric id from list_notebooks, e.g. 12345.")],
+    notebook_id: Annotated[int, Field(ge=1, description="Notebook id")],
 ) -> dict[str, Any]:
-    """Read one notebook: each cell's text (markdown) or its type and queries (graphs, log streams).
-
-    Use it to read a postmortem's timeline, root cause and the queries it used as evidence.
-    Example: notebook_id=12345.
-    """
+    """One notebook's text and queries: read a postmortem. Example: notebook_id=12345"""
     payload = await datadog(ctx).get_notebook(notebook_id)
     data = payload.get("data") or {}
     attributes = data.get("attributes") or {}

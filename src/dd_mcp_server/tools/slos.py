@@ -9,29 +9,25 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 
+@listing("slos", link="slo?slo_id={id}")
 async def list_slos(
     ctx: Context,
-    query: Annotated[
-        str | None, Field(max_length=500, description="Only SLOs whose name matches this text, e.g. 'checkout'.")
-    ] = None,
+    query: Annotated[str | None, Field(max_length=500, description="Name matches")] = None,
     tags: Annotated[
         str | None,
-        Field(max_length=500, description="Only SLOs with these tags, e.g. 'service:checkout' or 'team:payments'."),
+        Field(max_length=500, description="Only these tags"),
     ] = None,
     ids: Annotated[
         list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$", max_length=64)]] | None,
-        Field(max_length=100, description="Only these SLO ids."),
+        Field(max_length=100, description="Only these SLO ids"),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="How many SLOs to return (1-1000).")] = 50,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List SLOs: name, type, target and timeframe, and current status and error budget left when known.
-
-    Use it to tell whether an incident is burning an SLO's error budget, or which SLOs a service has.
-    Example: tags='service:checkout'.
-    """
+    """SLOs: target, status, budget left: is one burning. Example: tags='service:web'"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_slos(",".join(ids) if ids else None, query, tags, limit, offset)
     slos = [_slo(item) for item in payload.get("data") or [] if isinstance(item, dict)]

@@ -11,6 +11,7 @@ from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogError
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.results import listing
 
 PAGE = 100
 MAX_PAGES = 10
@@ -20,29 +21,21 @@ RESULTS_FOR = 10
 RUN_STATUS = {0: "passed", 1: "failed", 2: "no data"}
 
 
+@listing("tests", link="synthetics/details/{public_id}")
 async def get_synthetics_tests(
     ctx: Context,
-    name: Annotated[str | None, Field(max_length=200, description="Only tests whose name contains this text.")] = None,
-    tag: Annotated[str | None, Field(max_length=200, description="Only tests with this tag, e.g. 'env:prod'.")] = None,
-    type: Annotated[Literal["api", "browser", "mobile"] | None, Field(description="Only tests of this type.")] = None,
-    status: Annotated[
-        Literal["live", "paused"] | None, Field(description="Only running ('live') or 'paused' tests.")
-    ] = None,
+    name: Annotated[str | None, Field(max_length=200, description="Name contains")] = None,
+    tag: Annotated[str | None, Field(max_length=200, description="Only this tag")] = None,
+    type: Annotated[Literal["api", "browser", "mobile"] | None, Field(description="Only this type")] = None,
+    status: Annotated[Literal["live", "paused"] | None, Field(description="Only this status")] = None,
     with_results: Annotated[
         bool,
-        Field(
-            description=f"Add each test's latest runs: passed, failed, failing locations (first {RESULTS_FOR} tests)."
-        ),
+        Field(description=f"Add latest runs (first {RESULTS_FOR} tests)"),
     ] = True,
-    limit: Annotated[int, Field(ge=1, le=200, description="How many tests to return (1-200).")] = 50,
+    limit: Annotated[int, Field(ge=1, le=200, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """List Synthetic tests (uptime, API and browser checks): what each probes, from how many locations,
-    and its latest runs: how many passed and failed, when it last ran, and where it failed.
-
-    Use it to see if users are affected from the outside: a failing check on the checkout URL.
-    Example: tag='service:checkout', status='live'.
-    """
+    """Synthetic tests, latest runs: are users affected. Example: status='live'"""
     offset = offset_cursor(cursor)
     client = datadog(ctx)
     tests: list[dict[str, Any]] = []

@@ -1,0 +1,218 @@
+"""Lists as tables: decoding a table gives back exactly the records the JSON form holds.
+
+The table form (the default, DD_MCP_OUTPUT=table) writes a list tool's records as a TOON table
+under a header line; the JSON form (DD_MCP_OUTPUT=json) holds the same records as compact JSON.
+`read_table` is what a reader does: drop the header line, decode the TOON, put the values shared
+by every row back into each row. In a list view null and absent are the same, and a column empty
+in every row is not written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+import toon_format
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dd_mcp_server.common.tables import SHARED, flatten, tabulate, toon
+from dd_mcp_server.demo.api import DemoApi
+from dd_mcp_server.demo.org import Org
+from dd_mcp_server.tools import TOOLSETS
+from tests.conftest import NOW, connect
+from tests.test_fuzz_answers import ARGUMENTS
+
+AWKWARD = ["a,b", "tab\there", 'say "hi"', "line\nnext", "ünï €", "", " padded ", "123", "true", "null", "-x", "a:b"]
+
+
+def read_table(text: str, rows_key: str) -> tuple[str, dict[str, Any]]:
+    """The header line, and the body as the JSON form would hold it (shared values back in each row)."""
+    header, _, body = text.partition("\n")
+    document = json.loads(body) if body.startswith("{") else toon_format.decode(body)
+    shared = document.pop(SHARED, {})
+    document[rows_key] = [{**shared, **row} if isinstance(row, dict) else row for row in document[rows_key]]
+    return header, document
+
+
+def as_listed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records as a list view holds them: nulls dropped, and columns empty in every record dropped."""
+    empty = {k for r in records for k in r if all(other.get(k) in (None, "") for other in records)}
+    return [{k: v for k, v in r.items() if v is not None and k not in empty} for r in records]
+
+
+# -- flatten ----------------------------------------------------------------------------------------
+
+
+def test_nested_objects_become_dotted_columns_and_lists_of_scalars_one_cell() -> None:
+    record = {
+        "id": 1,
+        "http": {"status_code": 500, "url": {"path": "/a"}},
+        "tags": ["env:prod", "team:x"],
+        "n": [1, True],
+    }
+    assert flatten(record) == {
+        "id": 1,
+        "http.status_code": 500,
+        "http.url.path": "/a",
+        "tags": "env:prod,team:x",
+        "n": "1,true",
+    }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{"links": [{"url": "https://x"}]}, {"a.b": 1}, {"": 1}, {"x": {"a.b": 1}}, {"nested": [[1]]}],
+    ids=["list of objects", "dotted key", "empty key", "dotted key inside", "list of lists"],
+)
+def test_a_record_that_cannot_be_a_row_is_not_flattened(record: dict[str, Any]) -> None:
+    assert flatten(record) is None
+
+
+# -- tabulate ---------------------------------------------------------------------------------------
+
+
+def test_a_value_every_row_shares_is_said_once_and_empty_columns_are_dropped() -> None:
+    records = [{"id": 1, "env": "prod", "note": "", "x": None}, {"id": 2, "env": "prod", "note": None}]
+    assert tabulate(records) == ({"env": "prod"}, [{"id": 1}, {"id": 2}])
+
+
+def test_values_of_different_types_are_not_shared() -> None:
+    records: list[dict[str, Any]] = [{"id": 1, "v": 1}, {"id": 2, "v": True}, {"id": 3, "v": 1.0}]
+    assert tabulate(records) == ({}, records)
+
+
+def test_a_missing_column_is_null_in_that_row_and_rows_alike_stay_rows() -> None:
+    assert tabulate([{"a": 1, "b": 2}, {"a": 1}]) == ({"a": 1}, [{"b": 2}, {"b": None}])
+    assert tabulate([{"a": 1}, {"a": 1}]) == ({}, [{"a": 1}, {"a": 1}])
+
+
+def test_records_holding_objects_are_not_a_table() -> None:
+    assert tabulate([{"a": {"b": 1}}]) is None
+    assert tabulate([]) is None
+
+
+def test_awkward_cells_stay_on_one_line_each() -> None:
+    records = [{"id": n, "text": text} for n, text in enumerate(AWKWARD)]
+    _, rows = tabulate(records) or ({}, [])
+    text = toon({"rows": rows})
+    assert len(text.splitlines()) == 1 + len(records)
+    assert canonical(toon_format.decode(text)["rows"]) == canonical(records)
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(min_value=-1e15, max_value=1e15),
+    st.sampled_from(AWKWARD),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
+)
+flat_records = st.lists(
+    st.dictionaries(st.sampled_from(["id", "name", "tags", "status", "http.code", "msg"]), scalars, max_size=6),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(flat_records)
+def test_any_flat_records_come_back_exactly_from_their_table(records: list[dict[str, Any]]) -> None:
+    found = tabulate(records)
+    assert found is not None
+    shared, rows = found
+    document = {SHARED: shared, "rows": rows} if shared else {"rows": rows}
+    _, decoded = read_table("header\n" + toon(document), "rows")
+    assert canonical(as_listed(decoded["rows"])) == canonical(as_listed(records))
+
+
+def canonical(value: Any) -> str:
+    """JSON with sorted keys, a number written as in JSON (2.0 and 2 are one number; true is not 1)."""
+
+    def number(item: Any) -> Any:
+        if isinstance(item, float) and item.is_integer():
+            return int(item)
+        if isinstance(item, dict):
+            return {k: number(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [number(v) for v in item]
+        return item
+
+    return json.dumps(number(value), sort_keys=True, ensure_ascii=False)
+
+
+# -- every list tool, on the demo organisation and on awkward answers ----------------------------------
+
+LIST_TOOLS = {fn.__name__: fn.listing.rows for fns in TOOLSETS.values() for fn in fns if hasattr(fn, "listing")}
+TEXT_KEYS = {"message", "name", "title", "description", "text", "handle", "host"}
+LONG_CELL = "first line, with a comma\n" + "x" * 3000
+
+
+def awkward(answer: Any) -> Any:
+    """`answer` with its free-text fields made awkward, each by its place in the answer (deterministic)."""
+    place = 0
+    pending = [answer]
+    while pending:
+        node = pending.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in list(items):
+            if isinstance(value, dict | list):
+                pending.append(value)
+            elif isinstance(value, str) and key in TEXT_KEYS:
+                node[key] = changed(value, place)
+                place += 1
+    return answer
+
+
+def changed(text: str, place: int) -> str | None:
+    """The `place`-th awkward change: an awkward ending, empty, null, a number as a string, a long cell."""
+    endings = len(AWKWARD)
+    choice = place % (endings + 4)
+    if choice < endings:
+        return text + AWKWARD[choice]
+    return ["", None, "12345", LONG_CELL][choice - endings]
+
+
+class Datadog:
+    """The demo organisation at NOW, its answers made awkward or left alone."""
+
+    def __init__(self, odd: bool) -> None:
+        self.demo, self.odd = DemoApi(Org(now=float(NOW))), odd
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = self.demo.handle(request)
+        if not self.odd or response.status_code != 200:
+            return response
+        return httpx.Response(200, json=awkward(json.loads(response.content)))
+
+
+@pytest.mark.parametrize("odd", [False, True], ids=["demo", "awkward"])
+@pytest.mark.parametrize("tool", sorted(LIST_TOOLS))
+@pytest.mark.anyio
+async def test_the_table_holds_exactly_the_records_of_the_json_form(tool: str, odd: bool) -> None:
+    rows_key, arguments = LIST_TOOLS[tool], ARGUMENTS[tool]
+    async with connect(transport=httpx.MockTransport(Datadog(odd))) as client:
+        as_json = await client.call_tool(tool, arguments)
+    async with connect(transport=httpx.MockTransport(Datadog(odd)), env={"DD_MCP_OUTPUT": "table"}) as client:
+        as_table = await client.call_tool(tool, arguments)
+    assert not as_json.is_error, as_json.content
+    assert not as_table.is_error, as_table.content
+    assert as_table.structured_content is None
+    expected = as_json.structured_content
+    assert isinstance(expected, dict)
+    assert "_truncated" not in expected
+    text = as_table.content[0].text  # type: ignore[union-attr]
+    header, found = read_table(text, rows_key)
+    records = expected[rows_key]
+    flat = [(flatten(r) or r) if isinstance(r, dict) else r for r in records]
+    if all(isinstance(r, dict) and not any(isinstance(v, dict | list) for v in r.values()) for r in flat):
+        assert canonical(as_listed(found[rows_key])) == canonical(as_listed(flat))  # type: ignore[arg-type]
+    else:  # not rows: the records as they are, in JSON or TOON
+        assert canonical(found[rows_key]) == canonical(records)
+    rest = {k: v for k, v in expected.items() if k not in (rows_key, "from", "to")}
+    assert {k: v for k, v in found.items() if k != rows_key} == rest
+    assert header.startswith(f"{len(records)} {rows_key}")
+    if "from" in expected:
+        assert f"window {expected['from']} to {expected['to']} UTC" in header
+    assert len(text) <= len(as_json.content[0].text) + len(header) + 1  # type: ignore[union-attr]

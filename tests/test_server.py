@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import respx
+from mcp import Client
 
+from dd_mcp_server.config import load_settings
+from dd_mcp_server.server import build_server
 from tests.conftest import BASE, connect
 
 
@@ -34,6 +38,49 @@ async def test_descriptions_are_dedented_single_paragraph_lines_with_an_example(
         description = tool.description or ""
         assert "\n    " not in description, tool.name
         assert "\nExample: " in description, tool.name
+
+
+async def listed_tools() -> list[dict[str, Any]]:
+    """tools/list of the demo server, every tool as the client dumps it: what bench/toollist.py measures."""
+    async with Client(build_server(load_settings({}, demo=True))) as client:
+        tools = (await client.list_tools()).tools
+    return [tool.model_dump(by_alias=True, exclude_none=True, mode="json") for tool in tools]
+
+
+def schemas_in(schema: Any) -> list[dict[str, Any]]:
+    """`schema` and every schema nested in it (properties, items, anyOf options)."""
+    if not isinstance(schema, dict):
+        return []
+    found = [schema]
+    for value in schema.get("properties", {}).values():
+        found += schemas_in(value)
+    for option in schema.get("anyOf", []):
+        found += schemas_in(option)
+    return found + schemas_in(schema.get("items"))
+
+
+@pytest.mark.anyio
+async def test_the_advertised_schemas_say_only_what_the_model_needs() -> None:
+    for tool in await listed_tools():
+        for schema in schemas_in(tool["inputSchema"]):
+            assert "title" not in schema, tool["name"]
+            assert {"type": "null"} not in schema.get("anyOf", []), tool["name"]
+            assert "null" not in schema.get("type", []), tool["name"]
+            assert schema.get("default", "") is not None, tool["name"]
+        for name in {"start", "end"} & set(tool["inputSchema"]["properties"]):
+            assert tool["inputSchema"]["properties"][name].keys() == {"type", "description"}
+            assert tool["inputSchema"]["properties"][name]["type"] == "string"
+
+
+@pytest.mark.parametrize("start", [1795518000, 1795518000.5, "1795518000", "now-1h"])
+@pytest.mark.anyio
+async def test_a_time_is_advertised_as_text_and_still_accepted_as_a_number(start: object) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post("/api/v2/logs/events/search").respond(200, json={"data": []})
+        async with connect() as client:
+            result = await client.call_tool("search_logs", {"start": start})
+    assert not result.is_error, result.content
+    assert json.loads(route.calls[0].request.content)["filter"]["from"] == "2026-11-24T11:00:00Z"
 
 
 @pytest.mark.anyio
@@ -67,20 +114,14 @@ async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> Non
         tools = (await client.list_tools()).tools
     assert len(tools) == 23
     for tool in tools:
-        annotations = tool.annotations
-        assert annotations is not None
-        hints = (
-            annotations.read_only_hint,
-            annotations.destructive_hint,
-            annotations.idempotent_hint,
-            annotations.open_world_hint,
-        )
-        # Read-only, never destructive, the same call twice does nothing more, and Datadog is outside.
-        assert hints == (True, False, True, True), tool.name
+        # readOnlyHint alone: by the MCP spec the destructive and idempotent hints mean nothing when it
+        # is true, and openWorldHint is true (Datadog is outside) unless said otherwise.
+        assert tool.annotations is not None
+        assert tool.annotations.model_dump(by_alias=True, exclude_none=True) == {"readOnlyHint": True}, tool.name
         properties = tool.input_schema.get("properties", {})
         assert not {"from", "to", "page", "offset", "id"} & set(properties), tool.name
         if "limit" in properties:
-            assert properties["limit"]["minimum"] == 1
+            assert properties["limit"]["type"] == "integer"
             assert properties["limit"]["maximum"] <= 1000
             assert 1 <= properties["limit"]["default"] <= properties["limit"]["maximum"]
         for name, schema in properties.items():

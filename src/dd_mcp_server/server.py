@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import CallToolResult, TextContent
 from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
@@ -61,17 +62,59 @@ def build_server(
 
     selected = [fn for toolset in settings.toolsets for fn in TOOLSETS[toolset]]
     known = {fn.__name__: arguments_of(fn) for fn in selected}
-    server: MCPServer[ToolState] = MCPServer(
+    tools = []
+    for fn in selected:
+        # What server.add_tool would build, with the input schema the model reads made smaller.
+        tool = Tool.from_function(
+            as_tool(fn), description=description(fn), annotations=READ_ONLY, structured_output=False
+        )
+        tool.parameters = advertised(tool.parameters)
+        tools.append(tool)
+    return MCPServer(
         "dd-mcp-server",
         version=__version__,
         instructions=INSTRUCTIONS,
+        tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
         middleware=[ArgumentErrors(known)],
     )
-    for fn in selected:
-        server.add_tool(as_tool(fn), description=description(fn), annotations=READ_ONLY, structured_output=False)
-    return server
+
+
+def advertised(schema: dict[str, Any]) -> dict[str, Any]:
+    """An input schema as tools/list sends it: the arguments, their types and defaults, and nothing else.
+
+    Every tools/list puts these bytes in the model's context (issue 13), and pydantic writes its
+    schema for validation: a title on every object and property (the name again), `"default": null`,
+    `X | None` as an anyOf with null, and guards that no sensible call meets: string lengths and
+    patterns, list sizes, a minimum of 1 on counts and ids. They go; null leaves anyOf (omitting an
+    argument is how to get its default), and the one option left replaces the anyOf. A time
+    (string, integer or number) is advertised as a string: every form has a text spelling, and one
+    plain type is what every host's schema converter reads. Nothing here is checked against:
+    pydantic still validates each call on the signature (guards included; its refusal quotes the
+    argument's help), and ArgumentErrors checks JSON types on the annotation's own schema, so a
+    number is still accepted as a time.
+    """
+    shown: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _UNSHOWN or (key == "default" and value is None) or (key == "minimum" and value == 1):
+            continue
+        if key == "properties":
+            value = {name: advertised(member) for name, member in value.items()}
+        elif key == "items":
+            value = advertised(value)
+        elif key == "anyOf":
+            value = [advertised(option) for option in value if option != {"type": "null"}]
+        shown[key] = value
+    options = shown.pop("anyOf", [])
+    if options == [{"type": "string"}, {"type": "integer"}, {"type": "number"}]:
+        options = [{"type": "string"}]
+    if len(options) == 1:
+        return {**options[0], **shown}
+    return {"anyOf": options, **shown} if options else shown
+
+
+_UNSHOWN = frozenset({"title", "maxLength", "minLength", "pattern", "maxItems", "minItems"})
 
 
 @dataclass

@@ -13,6 +13,10 @@ from dd_mcp_server.config import load_settings
 from dd_mcp_server.server import build_server
 from tests.conftest import BASE, connect
 
+# Issue 13: every tools/list puts its bytes in the model's context; at most this many, as compact
+# JSON (bench/toollist.py prints them per tool).
+TOOLS_LIST_BYTES = 12_000
+
 
 @pytest.mark.anyio
 async def test_an_unknown_argument_is_an_error_naming_it_and_nothing_is_sent() -> None:
@@ -38,6 +42,8 @@ async def test_descriptions_are_dedented_single_paragraph_lines_with_an_example(
         description = tool.description or ""
         assert "\n    " not in description, tool.name
         assert "\nExample: " in description, tool.name
+        # One paragraph (what the tool does, when to use it), then the example on its own line.
+        assert len(description.splitlines()) == 2, tool.name
 
 
 async def listed_tools() -> list[dict[str, Any]]:
@@ -45,6 +51,13 @@ async def listed_tools() -> list[dict[str, Any]]:
     async with Client(build_server(load_settings({}, demo=True))) as client:
         tools = (await client.list_tools()).tools
     return [tool.model_dump(by_alias=True, exclude_none=True, mode="json") for tool in tools]
+
+
+@pytest.mark.anyio
+async def test_the_tool_list_fits_its_byte_budget() -> None:
+    tools = await listed_tools()
+    size = len(json.dumps(tools, separators=(",", ":"), ensure_ascii=False).encode())
+    assert size <= TOOLS_LIST_BYTES, f"tools/list is {size} bytes; run bench/toollist.py for the sizes per tool"
 
 
 def schemas_in(schema: Any) -> list[dict[str, Any]]:
@@ -99,13 +112,38 @@ async def test_a_rejected_value_is_one_plain_line_with_the_arguments_own_descrip
         both = await client.call_tool("query_metrics", {"start": "now"})
     text = result.content[0].text  # type: ignore[union-attr]
     assert text == (
-        "Invalid argument 'monitor_id': Input should be greater than or equal to 1 (got 0). "
-        "monitor_id: The monitor's numeric id, e.g. 1234567."
+        "Invalid argument 'monitor_id': Input should be greater than or equal to 1 (got 0). monitor_id: Monitor id."
     )
     lines = both.content[0].text.splitlines()  # type: ignore[union-attr]
     assert len(lines) == 1
     assert lines[0].startswith("Invalid argument 'query': Field required. query: Datadog metric query")
     assert "pydantic" not in text
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "spelled_out"),
+    [
+        ("search_logs", {"start": True}, "start: A time. Default: end-1h. A time is epoch seconds, ISO 8601"),
+        ("list_hosts", {"start": ["now"]}, "Default: now-1h. A time is epoch seconds, ISO 8601 ('2026-11-24T"),
+        ("list_spans", {"cursor": 5}, "cursor: A cursor. A cursor pages through results: an answer with more"),
+        ("search_logs", {"query": 5}, "query: Search syntax. Search syntax (the query of log, span, RUM and"),
+        ("aggregate_spans", {"compute": 1}, "compute: An aggregation; @duration in ms. An aggregation is 'count'"),
+        ("get_monitors", {"tags": ["env:prod"]}, "tags: Scope tags, comma-separated. A tag is key:value"),
+    ],
+    ids=["time", "time of list_hosts", "cursor", "search syntax", "aggregation", "tag"],
+)
+@pytest.mark.anyio
+async def test_an_error_spells_out_the_shared_term_the_short_description_names(
+    tool: str, arguments: dict[str, object], spelled_out: str
+) -> None:
+    # Descriptions name a term the instructions explain once; the error says it again in full.
+    async with connect() as client:
+        result = await client.call_tool(tool, arguments)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error
+    assert spelled_out in text, text
+    if "A time is" in spelled_out:
+        assert "'now-15m'" in text
 
 
 @pytest.mark.anyio

@@ -184,7 +184,7 @@ async def test_values_nested_too_deeply_are_cut_with_a_marker() -> None:
     # (json.dumps itself recurses: the nesting is written by hand.)
     body = '{"data":[{"id":"1","attributes":{"message":"m","attributes":{"deep":' + '{"a":' * 900 + '"b"' + "}" * 900
     body += "}}}]}"
-    result = await call("search_logs", {}, json_answer(body))
+    result = await call("search_logs", {"fields": ["*"]}, json_answer(body))
     assert not result.is_error, text_of(result)
     assert "nested too deeply, not shown" in text_of(result)
     assert "nested deeper than" in result.structured_content["_fixed"]
@@ -310,7 +310,7 @@ def straddling(cut: int, secret: str) -> str:
 @pytest.mark.parametrize(
     ("tool", "args", "payload"),
     [
-        ("get_monitors", {}, lambda s: [{"id": 1, "name": "m", "message": straddling(200, s)}]),
+        ("get_monitors", {"fields": ["message"]}, lambda s: [{"id": 1, "name": "m", "message": straddling(160, s)}]),
         ("get_events", {}, lambda s: {"data": [{"id": "1", "attributes": {"message": straddling(500, s)}}]}),
         (
             "get_dashboard",
@@ -323,8 +323,15 @@ def straddling(cut: int, secret: str) -> str:
         # The budget's string cut: secrets every 100 characters, so wherever it cuts, one straddles.
         (
             "search_logs",
-            {},
-            lambda s: {"data": [{"id": "1", "attributes": {"message": f"{s} filler {'y' * 50} " * 200}}]},
+            {"fields": ["detail"]},
+            lambda s: {
+                "data": [
+                    {
+                        "id": "1",
+                        "attributes": {"message": "m", "attributes": {"detail": f"{s} filler {'y' * 50} " * 200}},
+                    }
+                ]
+            },
         ),
     ],
     ids=["monitor message", "event text", "widget note", "result budget"],
@@ -345,7 +352,7 @@ async def test_a_secret_straddling_a_cut_is_masked_whole(
 @pytest.mark.anyio
 async def test_a_secret_in_a_decoded_member_is_masked_whole() -> None:
     log = {"id": "1", "attributes": {"message": "login", "attributes": {"user": "jane", "password": "hunter2"}}}
-    result = await call("search_logs", {}, json_answer({"data": [log]}))
+    result = await call("search_logs", {"fields": ["user", "password"]}, json_answer({"data": [log]}))
     (shown,) = result.structured_content["logs"]
-    assert shown["attributes"] == {"user": "jane", "password": "[REDACTED:password]"}
+    assert (shown["user"], shown["password"]) == ("jane", "[REDACTED:password]")
     assert result.structured_content["_redacted"] == {"password": 1}

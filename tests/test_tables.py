@@ -207,7 +207,7 @@ async def test_the_table_holds_exactly_the_records_of_the_json_form(tool: str, o
     records = expected[rows_key]
     flat = [(flatten(r) or r) if isinstance(r, dict) else r for r in records]
     if all(isinstance(r, dict) and not any(isinstance(v, dict | list) for v in r.values()) for r in flat):
-        assert canonical(as_listed(found[rows_key])) == canonical(as_listed(flat))  # type: ignore[arg-type]
+        assert canonical(as_listed(found[rows_key])) == canonical(as_listed(flat))
     else:  # not rows: the records as they are, in JSON or TOON
         assert canonical(found[rows_key]) == canonical(records)
     rest = {k: v for k, v in expected.items() if k not in (rows_key, "from", "to")}

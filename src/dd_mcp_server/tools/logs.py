@@ -9,9 +9,15 @@ from pydantic import Field
 
 from dd_mcp_server.common.aggregates import aggregate_result
 from dd_mcp_server.common.compute import parse_compute
+from dd_mcp_server.common.fields import pick
+from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, End, Facet, GroupLimit, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import Cursor, End, Facet, Fields, GroupLimit, Start, datadog, search_page, window
 from dd_mcp_server.tools.results import listing
+
+# What identifies a log line in a list; the rest is one `fields` away, or the log's own page by id.
+_SHOWN = ("timestamp", "status", "service", "host", "message")
+_MESSAGE_CHARS = 300
 
 LogQuery = Annotated[
     str,
@@ -35,21 +41,23 @@ async def search_logs(
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
     indexes: Indexes = None,
+    fields: Fields = None,
 ) -> dict[str, Any]:
     """Log lines, newest first (to count, aggregate_logs is cheaper). Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
     payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), limit, cursor, indexes)
-    logs = [_shape_log(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    logs = [_shape_log(item, fields) for item in payload.get("data") or [] if isinstance(item, dict)]
     return search_page("logs", logs, payload, start_s, end_s)
 
 
-def _shape_log(item: dict[str, Any]) -> dict[str, Any]:
+def _shape_log(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
+    """A log line as a list shows it; its other attributes (`@http.status_code`, `tags`) by `fields`."""
     attributes = item.get("attributes") or {}
-    shaped = {key: attributes.get(key) for key in ("timestamp", "status", "service", "host", "message")}
     custom = attributes.get("attributes")
-    if custom:
-        shaped["attributes"] = custom
-    return {k: v for k, v in shaped.items() if v not in (None, "")}
+    full = {**(custom if isinstance(custom, dict) else {}), **attributes, "id": item.get("id")}
+    full.pop("attributes", None)
+    summary = {**full, "message": clip(str(attributes.get("message") or ""), _MESSAGE_CHARS)}
+    return {k: v for k, v in pick(summary, _SHOWN, full, fields).items() if v not in (None, "")}
 
 
 @listing("groups")

@@ -8,16 +8,19 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from dd_mcp_server.common.fields import pick
 from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor
 from dd_mcp_server.tools.results import listing
 
 GroupState = Literal["all", "alert", "warn", "no data"]
 _STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
 _GROUPS_SHOWN = 10
-_MESSAGE_CHARS = 200
+_MESSAGE_CHARS = 160  # of the first line: the rest is one get_monitor away
+# What identifies and triages a monitor; `fields` adds any other (query, message, options...).
+_SHOWN = ("id", "name", "type", "state", "priority", "tags", "groups")
 # What get_monitor reads of a monitor: named, so that Datadog's answer can add nothing unexpected.
 _DETAIL_KEYS = (
     "id",
@@ -53,6 +56,7 @@ async def get_monitors(
             description="Only these states; 'all': every group's",
         ),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -64,7 +68,11 @@ async def get_monitors(
     wanted = {_STATE_NAMES[s] for s in group_states or () if s in _STATE_NAMES}
     if "all" in (group_states or ()):
         wanted = set()
-    monitors = [_summary(m) for m in raw if not wanted or m.get("overall_state") in wanted]
+    monitors = [
+        pick(_summary(m), _SHOWN, strip_metadata(m), fields)
+        for m in raw
+        if not wanted or m.get("overall_state") in wanted
+    ]
     result: dict[str, Any] = {
         "monitors": monitors,
         "states": dict(Counter(str(m.get("state")) for m in monitors)),
@@ -84,7 +92,7 @@ def _summary(monitor: dict[str, Any]) -> dict[str, Any]:
         "priority": monitor.get("priority"),
         "query": monitor.get("query"),
         "tags": monitor.get("tags"),
-        "message": clip(message, _MESSAGE_CHARS),
+        "message": clip(message.strip().split("\n", 1)[0], _MESSAGE_CHARS),
         "groups": [
             f"{name}: {group.get('status')}"
             for name, group in list(((monitor.get("state") or {}).get("groups") or {}).items())[:_GROUPS_SHOWN]

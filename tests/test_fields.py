@@ -1,0 +1,101 @@
+"""List views show the fields that identify and triage a record; `fields` brings back any other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import respx
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dd_mcp_server.common.fields import lookup, pick
+from tests.conftest import BASE, connect
+
+MONITOR = {
+    "id": 7,
+    "name": "CPU high",
+    "type": "metric alert",
+    "overall_state": "Alert",
+    "query": "avg(last_5m):avg:system.cpu.user{*} > 90",
+    "message": "CPU is high.\nRunbook: https://wiki/cpu",
+    "options": {"thresholds": {"critical": 90}},
+    "tags": ["env:prod"],
+}
+
+
+def test_the_shown_fields_then_the_asked_ones_from_the_summary_or_the_full_record() -> None:
+    summary = {"id": 1, "name": "n", "message": "first line"}
+    full = {"id": 1, "name": "n", "message": "first line\nsecond", "options": {"a": {"b": 2}}, "x": 3}
+    assert pick(summary, ("id", "name"), full, None) == {"id": 1, "name": "n"}
+    assert pick(summary, ("id",), full, ["message", "options.a.b", "@x", "absent"]) == {
+        "id": 1,
+        "message": "first line",
+        "options": {"a": {"b": 2}},
+        "x": 3,
+    }
+
+
+def test_a_star_gives_every_field_with_the_summarys_short_values() -> None:
+    summary = {"id": 1, "message": "first line"}
+    full = {"id": 1, "message": "first line\nsecond", "http": {"method": "GET", "code": 200}}
+    assert pick(summary, ("id",), full, ["*", "http.code"]) == {
+        "id": 1,
+        "message": "first line",
+        "http": {"method": "GET", "code": 200},
+    }
+
+
+def test_a_key_spelt_with_a_dot_is_found_too() -> None:
+    assert lookup({"http.url": "/a"}, "http.url") == "/a"
+    assert lookup({"a": {"b.c": {"d": 1}}}, "a.b.c.d") == 1
+    assert lookup({"a": 1}, "a.b") is None
+
+
+names = st.text(st.sampled_from("abc"), min_size=1, max_size=2)
+records: st.SearchStrategy[Any] = st.recursive(
+    st.integers() | st.text(max_size=3),
+    lambda inner: st.dictionaries(names, inner, min_size=1, max_size=3),
+    max_leaves=8,
+)
+
+
+def paths(record: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if not isinstance(record, dict):
+        return [(prefix, record)]
+    return [found for key, value in record.items() for found in paths(value, f"{prefix}{key}.")]
+
+
+@given(records.filter(lambda r: isinstance(r, dict)))
+def test_any_field_asked_for_is_found_where_it_was(record: dict[str, Any]) -> None:
+    for path, value in paths(record):
+        path = path.removesuffix(".")
+        assert lookup(pick({}, (), record, [path]), path) == value
+
+
+@pytest.mark.anyio
+async def test_monitors_list_their_summary_and_more_by_fields() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/monitor").respond(200, json=[MONITOR])
+        async with connect() as client:
+            plain = await client.call_tool("get_monitors", {})
+            more = await client.call_tool(
+                "get_monitors", {"fields": ["query", "message", "options.thresholds.critical"]}
+            )
+    assert plain.structured_content is not None
+    assert more.structured_content is not None
+    (summary,) = plain.structured_content["monitors"]
+    assert summary == {"id": 7, "name": "CPU high", "type": "metric alert", "state": "Alert", "tags": ["env:prod"]}
+    (fuller,) = more.structured_content["monitors"]
+    assert fuller["query"] == MONITOR["query"]
+    assert fuller["message"] == "CPU is high."  # the first line: the rest is one get_monitor away
+    assert fuller["options"] == {"thresholds": {"critical": 90}}
+
+
+@pytest.mark.parametrize("name", ["a..b", "", "a b", "x" * 101, ".a", "a.b.c.d.e.f.g.h.i.j.k"])
+@pytest.mark.anyio
+async def test_a_field_name_outside_the_grammar_is_refused_by_name(name: str) -> None:
+    async with connect() as client:
+        result = await client.call_tool("get_monitors", {"fields": [name]})
+    assert result.is_error
+    assert result.content[0].text.startswith("Invalid argument 'fields'")  # type: ignore[union-attr]

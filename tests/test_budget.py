@@ -63,7 +63,8 @@ def over_budget(draw: st.DrawFn, results: st.SearchStrategy[dict[str, Any]] = RE
 
 
 def pruned_from(out: Any, original: Any) -> bool:
-    """`out` is `original` with lists cut to a prefix, maps to their first keys, strings clipped."""
+    """`out` is `original` with lists cut to a prefix (empty only when nothing else fits), maps to their
+    first keys, strings clipped."""
     if isinstance(original, dict):
         keys = list(out) if isinstance(out, dict) else [None]
         whole = len(keys) == len(original) or (len(original) > MAP_KEYS and len(keys) > 0)
@@ -71,7 +72,7 @@ def pruned_from(out: Any, original: Any) -> bool:
     if isinstance(original, list):
         return (
             isinstance(out, list)
-            and (len(out) == len(original) or 0 < len(out) < len(original))
+            and len(out) <= len(original)
             and all(pruned_from(o, v) for o, v in zip(out, original, strict=False))
         )
     if isinstance(original, str) and isinstance(out, str) and out != original:
@@ -342,11 +343,18 @@ def test_a_deep_value_is_cut_without_recursion() -> None:
     assert len(compact_json(fitted)) <= 3000
 
 
-def test_too_many_keys_in_records_give_the_note_alone() -> None:
-    result = {"records": [{f"key{n}": n for n in range(MAP_KEYS)} for _ in range(3)]}
+def test_records_too_large_even_alone_leave_their_list_empty_with_the_note() -> None:
+    result = {"records": [{f"key{n}": n for n in range(MAP_KEYS)} for _ in range(3)], "total": 3}
     fitted = fit_budget(result, 600)
-    assert fitted == {NOTE: {"all": "the result could not be cut to fit", "hint": fitted[NOTE]["hint"]}}
+    assert fitted == {"records": [], "total": 3, NOTE: {"records": "kept 0 of 3", "hint": HINT}}
     assert fit_budget(result, 100) == {}  # not even the note fits
+
+
+def test_a_list_is_emptied_only_when_nothing_else_fits() -> None:
+    result = {"logs": ["x" * 5000], "total": 1}
+    fitted = fit_budget(result, 600)
+    assert len(fitted["logs"]) == 1  # the one log is shortened, not dropped
+    assert fitted[NOTE]["strings"].startswith("shortened to")
 
 
 def test_an_upstream_note_is_replaced_by_the_real_one() -> None:

@@ -53,7 +53,10 @@ def fit_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
     hint = HINT
     tree = _measure({key: value for key, value in result.items() if key != NOTE})
     target = budget
-    while (cut := _plan(tree, target, hint)) is not None:
+    # First every list keeps an item; if nothing then fits (a trace: a chain of one-child lists),
+    # lists may be emptied.
+    empty_ok = _plan(tree, target, hint) is None
+    while (cut := _plan(tree, target, hint, empty_ok)) is not None:
         fitted = _build(tree, cut, hint)
         over = len(compact_json(fitted)) - budget
         if over <= 0:
@@ -141,11 +144,11 @@ class _Cut:
     cap: int | None = None
 
 
-def _plan(tree: _Tree, budget: int, hint: str) -> _Cut | None:
+def _plan(tree: _Tree, budget: int, hint: str, empty_ok: bool = False) -> _Cut | None:
     """The cuts that bring the result within `budget`, with its note, or None when no cut can."""
     note = len(compact_json({NOTE: {"hint": hint}})) - 1  # `,"_truncated":{"hint":…}` after the last key
     cut = _Cut(list(tree.count), [False] * len(tree.values), {}, tree.sizes[0] + note)
-    _cut_containers(tree, cut, budget)
+    _cut_containers(tree, cut, budget, empty_ok)
     if cut.total > budget:
         cut.cap = _string_cap(tree, cut, budget)
         if cut.cap is None:
@@ -154,36 +157,40 @@ def _plan(tree: _Tree, budget: int, hint: str) -> _Cut | None:
     return cut
 
 
-def _cut_containers(tree: _Tree, cut: _Cut, budget: int) -> None:
+def _cut_containers(tree: _Tree, cut: _Cut, budget: int, empty_ok: bool) -> None:
     """Cut lists and maps, largest first, each to its longest prefix that fits, until the result fits.
 
     A container is always smaller than its parent, so in this order every container still whole
     has its measured size: nothing inside it has been cut yet.
     """
+    least = 0 if empty_ok else 1
     containers = [
         node
         for node, value in enumerate(tree.values)
-        if tree.count[node] > (MAP_KEYS if isinstance(value, dict) else 1)
+        if tree.count[node] > (MAP_KEYS if isinstance(value, dict) else least)
     ]
     containers.sort(key=tree.sizes.__getitem__, reverse=True)
     for node in containers:
         if cut.total <= budget:
             return
         if not cut.gone[node]:
-            _cut_container(tree, cut, node, budget)
+            _cut_container(tree, cut, node, budget, empty_ok)
 
 
-def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int) -> None:
-    """Keep the longest prefix of `node`'s items for which the result fits, at least one item, and note it."""
+def _cut_container(tree: _Tree, cut: _Cut, node: int, budget: int, empty_ok: bool) -> None:
+    """Keep the longest prefix of `node`'s items for which the result fits, at least one item unless
+    `empty_ok`, and note it."""
     start, many = tree.first[node], tree.count[node]
     label = _label(tree, node, {*cut.notes, "result", "hint", "strings", "all"})
     unit = " keys" if isinstance(tree.values[node], dict) else ""
     rest = cut.total - tree.sizes[node]
     size, keep, total = 1, 0, 0
+    if empty_ok:
+        total = rest + 2 + _entry_size(label, f"kept 0 of {many}{unit}")
     for kept in range(1, many):
         size += tree.items[start + kept - 1] + 1
         trial = rest + size + _entry_size(label, f"kept {kept} of {many}{unit}")
-        if kept > 1 and trial > budget:  # longer prefixes only grow: each item adds more than its digit
+        if (kept > 1 or empty_ok) and trial > budget:  # longer prefixes only grow: each item adds more than its digit
             break
         keep, total = kept, trial
     if total >= cut.total:  # the cut would not even pay for its note

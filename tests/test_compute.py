@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dd_mcp_server.common.compute import AGGREGATIONS, parse_compute
+from dd_mcp_server.common.compute import AGGREGATIONS, compute_label, parse_compute
 from dd_mcp_server.common.errors import InvalidArgument
 
 ALIASES = {"p50": "median", "p75": "pc75", "p90": "pc90", "p95": "pc95", "p98": "pc98", "p99": "pc99"}
@@ -125,3 +125,40 @@ def test_a_refused_compute_says_exactly_what_was_wrong_with_examples(text: str, 
     with pytest.raises(InvalidArgument) as caught:
         parse_compute(text)
     assert str(caught.value) == f"Invalid argument 'compute': {message}. {EXAMPLE}"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "sent"),
+    [
+        ("p95(@duration)", "p95(@duration)", "pc95"),
+        ("P95 ( @duration )", "p95(@duration)", "pc95"),
+        ("p50(@duration)", "p50(@duration)", "median"),
+        ("median(@duration)", "median(@duration)", "median"),
+        ("pc99(@http.response_time)", "pc99(@http.response_time)", "pc99"),
+        ("avg(@Duration)", "avg(@Duration)", "avg"),
+        ("count", "count", "count"),
+        ("count(*)", "count", "count"),
+        ("count(@usr.id)", "count(@usr.id)", "count"),
+        ("cardinality(@usr.id)", "cardinality(@usr.id)", "cardinality"),
+    ],
+)
+def test_the_label_names_the_aggregation_as_written_while_datadog_gets_its_own_term(
+    text: str, label: str, sent: str
+) -> None:
+    assert compute_label(text) == label
+    assert parse_compute(text)[0] == sent
+
+
+@given(st.sampled_from([*AGGREGATIONS, *ALIASES]), MEASURES, st.sampled_from(["", " "]), st.booleans())
+def test_a_label_reads_back_to_the_same_request_and_keeps_the_name_written(
+    name: str, measure: str, space: str, upper: bool
+) -> None:
+    written = f"{space}{name.upper() if upper else name}{space}({space}{measure}{space}){space}"
+    label = compute_label(written)
+    assert label == f"{name}({measure})"
+    assert parse_compute(label) == parse_compute(written)
+
+
+def test_a_label_of_an_unreadable_compute_is_refused_like_parsing_it() -> None:
+    with pytest.raises(InvalidArgument, match="cannot read"):
+        compute_label("p95 of @duration")

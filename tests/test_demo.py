@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -89,6 +90,16 @@ async def test_dashboards_hosts_events_and_incidents_tell_the_same_story() -> No
         incident = await call(client, "get_incident", incident_id=incidents["incidents"][0]["id"])
     group = next(w for w in board["widgets"] if w.get("type") == "group")
     assert any("checkout" in q for w in group["widgets"] for q in w.get("queries", []))
+    errors = next(w for w in group["widgets"] if w["title"] == "Errors, % of requests")
+    assert errors["queries"] == [
+        "sum:trace.http.request.errors{service:checkout}.as_count() / "
+        "sum:trace.http.request.hits{service:checkout}.as_count() * 100"
+    ]
+    failures = next(w for w in board["widgets"] if w.get("title") == "Payment failures, % of payment logs")
+    assert failures["queries"] == [
+        '100 * (logs "service:payments status:error" count) / (logs "service:payments" count)'
+    ]
+    assert not re.search(r"\bquery\d\b", json.dumps(board))  # no formula name left unexplained
     assert hosts["total_matching"] == 8
     assert "gohai" not in str(hosts)
     assert any("payments v2.14.0" in e["title"] for e in events["events"])
@@ -104,7 +115,7 @@ async def test_apm_finds_the_slow_endpoint_and_rebuilds_a_failing_trace() -> Non
         failing = await call(client, "list_spans", query="service:payments status:error", start="now-1h", limit=1)
         trace = await call(client, "get_trace", trace_id=failing["spans"][0]["trace_id"])
         services = await call(client, "list_services", query="payments")
-    assert slow["compute"] == "pc95(@duration) ms"
+    assert slow["compute"] == "p95(@duration) ms"
     assert slow["groups"][0]["service"] in ("payments", "checkout", "web-frontend")
     assert trace["errors"] >= 1
     assert len(trace["tree"]) == 1

@@ -242,7 +242,7 @@ async def test_aggregate_spans_gives_durations_in_milliseconds_and_list_spans_ke
         mock.post("/api/v2/spans/events/search").respond(200, json={"data": [span("5", "0", "web", "00.000", 7, True)]})
         latency = await shaped("aggregate_spans", {"compute": "p99(@duration)", "group_by": ["resource_name"]}, mock)
         spans = await shaped("list_spans", {"query": "@http.status_code:500 service:web"}, mock)
-    assert latency["compute"] == "pc99(@duration) ms"
+    assert latency["compute"] == "p99(@duration) ms"
     assert latency["groups"] == [{"resource_name": "GET /", "value": 1234.5}]
     (one,) = spans["spans"]
     assert one["attributes"] == {"http.status_code": 500}
@@ -486,3 +486,84 @@ async def test_get_dashboard_leaves_out_empty_widget_fields() -> None:
         mock.get("/api/v1/dashboard/abc-def-ghi").respond(200, json=dashboard)
         answer = await shaped("get_dashboard", {"dashboard_id": "abc-def-ghi"}, mock)
     assert answer["widgets"] == [{"type": "timeseries", "queries": ["avg:m{*}"]}]
+
+
+@pytest.mark.anyio
+async def test_get_dashboard_shows_formulas_with_the_queries_their_names_stand_for() -> None:
+    errors = "sum:trace.http.request.errors{service:web}.as_count()"
+    hits = "sum:trace.http.request.hits{service:web}.as_count()"
+    dashboard = {
+        "id": "abc-def-ghi",
+        "title": "Web",
+        "widgets": [
+            {
+                "definition": {
+                    "type": "timeseries",
+                    "title": "Error %",
+                    "requests": [
+                        {
+                            "queries": [
+                                {"name": "query1", "data_source": "metrics", "query": errors},
+                                {"name": "query2", "data_source": "metrics", "query": hits},
+                            ],
+                            "formulas": [{"formula": "query1 / query2 * 100", "alias": "error %"}],
+                            "response_format": "timeseries",
+                        }
+                    ],
+                }
+            },
+            {
+                "definition": {
+                    "type": "query_value",
+                    "title": "Log errors",
+                    "requests": [
+                        {
+                            "queries": [
+                                {
+                                    "name": "query1",
+                                    "data_source": "logs",
+                                    "search": {"query": "service:web status:error"},
+                                    "compute": {"aggregation": "count"},
+                                    "indexes": ["*"],
+                                }
+                            ],
+                            "formulas": [{"formula": "query1"}],
+                            "response_format": "scalar",
+                        }
+                    ],
+                }
+            },
+        ],
+    }
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/dashboard/abc-def-ghi").respond(200, json=dashboard)
+        answer = await shaped("get_dashboard", {"dashboard_id": "abc-def-ghi"}, mock)
+    assert answer["widgets"] == [
+        {"title": "Error %", "type": "timeseries", "queries": [f"{errors} / {hits} * 100"]},
+        {"title": "Log errors", "type": "query_value", "queries": ['logs "service:web status:error" count']},
+    ]
+    assert "query1" not in compact(answer)
+
+
+@pytest.mark.parametrize(
+    ("tool", "path", "compute", "sent", "named"),
+    [
+        ("aggregate_spans", "/api/v2/spans/analytics/aggregate", "p95(@duration)", "pc95", "p95(@duration) ms"),
+        ("aggregate_spans", "/api/v2/spans/analytics/aggregate", "P50( @duration )", "median", "p50(@duration) ms"),
+        ("aggregate_spans", "/api/v2/spans/analytics/aggregate", "pc99(@duration)", "pc99", "pc99(@duration) ms"),
+        ("aggregate_spans", "/api/v2/spans/analytics/aggregate", "count(*)", "count", "count"),
+        ("aggregate_logs", "/api/v2/logs/analytics/aggregate", "p95(@duration)", "pc95", "p95(@duration)"),
+        ("aggregate_logs", "/api/v2/logs/analytics/aggregate", "p75(@http.bytes)", "pc75", "p75(@http.bytes)"),
+    ],
+)
+@pytest.mark.anyio
+async def test_an_aggregation_is_named_as_the_caller_wrote_it_though_datadog_is_asked_its_own_term(
+    tool: str, path: str, compute: str, sent: str, named: str
+) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.post(path).respond(200, json={"data": [] if tool == "aggregate_spans" else {"buckets": []}})
+        answer = await shaped(tool, {"compute": compute}, mock)
+        body = json.loads(route.calls.last.request.content)
+    attributes = body["data"]["attributes"] if tool == "aggregate_spans" else body
+    assert [c["aggregation"] for c in attributes["compute"]] == [sent]
+    assert answer["compute"] == named

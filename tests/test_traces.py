@@ -281,9 +281,9 @@ def test_service_breakdown_names_a_missing_service_unknown_and_rounds_to_the_mic
 
 def test_an_aggregate_result_names_its_query_compute_and_window() -> None:
     groups = [{"service": "a", "value": 1}, {"service": "b", "value": 2}]
-    assert aggregate_result("status:error", "pc95(@duration) ms", NOW - 60, NOW, groups, grouped=True) == {
+    assert aggregate_result("status:error", "P95( @duration )", NOW - 60, NOW, groups, grouped=True, unit="ms") == {
         "query": "status:error",
-        "compute": "pc95(@duration) ms",
+        "compute": "p95(@duration) ms",  # as the caller wrote it, though Datadog is asked for pc95
         "from": "2026-11-24T11:59:00Z",
         "to": "2026-11-24T12:00:00Z",
         "groups": [{"service": "b", "value": 2}, {"service": "a", "value": 1}],

@@ -26,11 +26,11 @@ _EXAMPLE = "'count', 'avg(@duration)', 'p95(@duration)', 'cardinality(@usr.id)'"
 
 
 def parse_compute(text: str) -> tuple[str, str | None]:
-    """(aggregation, measure) from `count`, `count(*)`, `avg(@duration)`, `p95(@http.response_time)`."""
-    match = _FORM.fullmatch(text)
-    if not match:
-        raise InvalidArgument("compute", f"cannot read {text[:80]!r}", _EXAMPLE)
-    name, measure = match.group(1).lower(), match.group(2) or None
+    """(aggregation, measure) from `count`, `count(*)`, `avg(@duration)`, `p95(@http.response_time)`.
+
+    The aggregation is Datadog's term (`p95` is sent as `pc95`); compute_label names it as written.
+    """
+    name, measure = _read(text)
     aggregation = _ALIASES.get(name, name)
     if aggregation not in AGGREGATIONS:
         raise InvalidArgument(
@@ -45,3 +45,21 @@ def parse_compute(text: str) -> tuple[str, str | None]:
     if not measure:
         raise InvalidArgument("compute", f"{aggregation} needs a measure or facet in parentheses", _EXAMPLE)
     return aggregation, measure
+
+
+def compute_label(text: str) -> str:
+    """The aggregation as the caller wrote it, for the answer: `p95(@duration)`, not Datadog's `pc95(@duration)`.
+
+    Only case and spaces are tidied (`P95 ( @duration )` reads `p95(@duration)`), and `count(*)` reads `count`.
+    Call it on a compute that parse_compute accepted.
+    """
+    name, measure = _read(text)
+    return f"{name}({measure})" if measure and measure != "*" else name
+
+
+def _read(text: str) -> tuple[str, str | None]:
+    """(name lower-cased, measure as written or None) of a compute, or InvalidArgument when it cannot be read."""
+    match = _FORM.fullmatch(text)
+    if not match:
+        raise InvalidArgument("compute", f"cannot read {text[:80]!r}", _EXAMPLE)
+    return match.group(1).lower(), match.group(2) or None

@@ -216,6 +216,32 @@ def dashboards(org: Org) -> list[dict[str, Any]]:
                     _timeseries("Requests", "sum:trace.http.request.hits{service:checkout}.as_count()"),
                     _timeseries("p95 latency", "p95:trace.http.request.duration{service:checkout} by {resource_name}"),
                     {
+                        "id": 12,
+                        "definition": {
+                            "title": "Errors, % of requests",
+                            "type": "timeseries",
+                            "requests": [
+                                {
+                                    "queries": [
+                                        {
+                                            "name": "query1",
+                                            "data_source": "metrics",
+                                            "query": "sum:trace.http.request.errors{service:checkout}.as_count()",
+                                        },
+                                        {
+                                            "name": "query2",
+                                            "data_source": "metrics",
+                                            "query": "sum:trace.http.request.hits{service:checkout}.as_count()",
+                                        },
+                                    ],
+                                    "formulas": [{"formula": "query1 / query2 * 100", "alias": "error %"}],
+                                    "response_format": "timeseries",
+                                    "display_type": "line",
+                                }
+                            ],
+                        },
+                    },
+                    {
                         "id": 13,
                         "definition": {
                             "title": "Error rate",
@@ -243,6 +269,38 @@ def dashboards(org: Org) -> list[dict[str, Any]]:
                 "type": "toplist",
                 "requests": [
                     {"q": "top(avg:trace.http.request.duration{env:prod} by {resource_name}, 10, 'mean', 'desc')"}
+                ],
+            },
+        },
+        {
+            "id": 18,
+            "definition": {
+                "title": "Payment failures, % of payment logs",
+                "type": "query_value",
+                "precision": 1,
+                "requests": [
+                    {
+                        "queries": [
+                            {
+                                "name": "failed",
+                                "data_source": "logs",
+                                "search": {"query": "service:payments status:error"},
+                                "compute": {"aggregation": "count"},
+                                "indexes": ["*"],
+                                "group_by": [],
+                            },
+                            {
+                                "name": "all",
+                                "data_source": "logs",
+                                "search": {"query": "service:payments"},
+                                "compute": {"aggregation": "count"},
+                                "indexes": ["*"],
+                                "group_by": [],
+                            },
+                        ],
+                        "formulas": [{"formula": "100 * failed / all"}],
+                        "response_format": "scalar",
+                    }
                 ],
             },
         },

@@ -67,7 +67,7 @@ def pruned_from(out: Any, original: Any) -> bool:
     first keys, strings clipped."""
     if isinstance(original, dict):
         keys = list(out) if isinstance(out, dict) else [None]
-        whole = len(keys) == len(original) or (len(original) > MAP_KEYS and len(keys) > 0)
+        whole = len(keys) == len(original) or len(original) > MAP_KEYS
         return whole and keys == list(original)[: len(keys)] and all(pruned_from(out[k], original[k]) for k in keys)
     if isinstance(original, list):
         return (

@@ -23,7 +23,9 @@ from tests.test_paging import demo_at_now
 
 @asynccontextmanager
 async def demo() -> AsyncIterator[Client]:
-    async with Client(build_server(load_settings({}, demo=True), transport=demo_transport())) as client:
+    async with Client(
+        build_server(load_settings({"DD_MCP_OUTPUT": "json"}, demo=True), transport=demo_transport())
+    ) as client:
         yield client
 
 

@@ -297,11 +297,11 @@ async def test_list_hosts_pages_by_the_hosts_it_got_when_datadog_sends_fewer_tha
 
 
 @asynccontextmanager
-async def demo_at_now() -> AsyncIterator[tuple[Client, Org]]:
+async def demo_at_now(env: dict[str, str] | None = None) -> AsyncIterator[tuple[Client, Org]]:
     """The demo organisation generated at NOW, behind a server whose clock reads NOW."""
     org = Org(now=float(NOW))
     server = build_server(
-        load_settings({"DD_MCP_OUTPUT": "json"}, demo=True),
+        load_settings({"DD_MCP_OUTPUT": "json", **(env or {})}, demo=True),
         transport=httpx.MockTransport(DemoApi(org).handle),
         clock=lambda: NOW,
     )
@@ -433,3 +433,67 @@ async def test_walking_demo_search_pages_gives_every_match_newest_first_once(
     stamps = [item.get("timestamp") or item.get("start") for item in got]
     assert stamps == sorted(stamps, reverse=True)
     assert cursor is None
+
+
+# The walks whose whole set is more than the smallest budget holds. (One SLO, thresholds and status
+# lists included, does not fit in it yet.)
+LARGE_WALKS = [w for w in DEMO_WALKS if w.tool not in ("list_metrics", "list_downtimes", "list_notebooks", "list_slos")]
+
+
+@pytest.mark.parametrize("case", LARGE_WALKS, ids=[w.tool for w in LARGE_WALKS])
+@pytest.mark.anyio
+async def test_pages_cut_by_the_budget_resume_after_the_last_row_shown(case: DemoWalk) -> None:
+    # Pages of up to 100 rows at a small budget: the budget, not the limit, ends each answer.
+    got: list[Any] = []
+    cut = 0
+    async with demo_at_now({"DD_MCP_MAX_RESULT_CHARS": "1000"}) as (client, org):
+        cursor: str | None = None
+        for _ in range(40):
+            args = {**case.args, "limit": 100} | ({"cursor": cursor} if cursor else {})
+            result = await client.call_tool(case.tool, args)
+            assert not result.is_error, result.content
+            page = result.structured_content
+            assert isinstance(page, dict)
+            assert page[case.key], f"an answer with no row: {page}"
+            got.extend(case.ident(item) for item in page[case.key])
+            cut += "_truncated" in page
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                break
+    assert cut, "no page was cut: the test would prove nothing"
+    assert got == case.expected(org)
+
+
+@pytest.mark.parametrize(
+    ("tool", "key", "args"),
+    [
+        ("search_logs", "logs", {"query": "service:payments"}),
+        ("list_spans", "spans", {"query": "service:checkout"}),
+        ("search_rum_events", "events", {}),
+        ("get_events", "events", {"start": "now-1d"}),
+    ],
+)
+@pytest.mark.anyio
+async def test_search_pages_cut_by_the_budget_resume_after_the_last_row_shown(
+    tool: str, key: str, args: dict[str, Any]
+) -> None:
+    async with demo_at_now() as (client, _):
+        whole = await client.call_tool(tool, {**args, "limit": 1000})
+    assert isinstance(whole.structured_content, dict)
+    everything = whole.structured_content[key]
+    got: list[Any] = []
+    cut = 0
+    async with demo_at_now({"DD_MCP_MAX_RESULT_CHARS": "2000"}) as (client, _):
+        cursor: str | None = None
+        for _ in range(60):
+            result = await client.call_tool(tool, {**args, "limit": 1000} | ({"cursor": cursor} if cursor else {}))
+            page = result.structured_content
+            assert isinstance(page, dict), result.content
+            assert page[key], f"an answer with no row: {page}"
+            got.extend(page[key])
+            cut += "_truncated" in page
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                break
+    assert cut, "no page was cut: the test would prove nothing"
+    assert got == everything

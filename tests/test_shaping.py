@@ -143,7 +143,7 @@ async def test_search_logs_returns_the_cursor_only_while_there_is_more() -> None
     }
     with respx.mock(base_url=BASE) as mock:
         mock.post("/api/v2/logs/events/search").respond(200, json={"data": [log], "meta": {"page": {"after": "c2"}}})
-        page = await shaped("search_logs", {"limit": 1}, mock)
+        page = await shaped("search_logs", {"limit": 1, "fields": ["@http.status_code"]}, mock)
     with respx.mock(base_url=BASE) as mock:
         mock.post("/api/v2/logs/events/search").respond(200, json={"data": []})
         last = await shaped("search_logs", {"limit": 1, "cursor": "c2"}, mock)
@@ -154,7 +154,7 @@ async def test_search_logs_returns_the_cursor_only_while_there_is_more() -> None
             "service": "web",
             "host": "web-1",
             "message": "boom",
-            "attributes": {"http": {"status_code": 500}},
+            "http": {"status_code": 500},
         }
     ]
     assert page["next_cursor"] == "c2"
@@ -444,8 +444,11 @@ SECRETS = "redis://:pw@cache " * 30  # 18 characters each, 40 once masked as [RE
         # Datadog's text: masked as it arrives, before the tool shapes it.
         (
             "search_logs",
-            {},
-            ("/api/v2/logs/events/search", {"data": [{"attributes": {"message": SECRETS, "service": "web"}}]}),
+            {"fields": ["detail"]},
+            (
+                "/api/v2/logs/events/search",
+                {"data": [{"attributes": {"message": "m", "service": "web", "attributes": {"detail": SECRETS}}}]},
+            ),
         ),
     ],
     ids=["echoed argument", "datadog text"],

@@ -31,6 +31,7 @@ HINT = (
 # a smaller one is a record, whose fields are all kept while its strings are shortened.
 MAP_KEYS = 50
 MARKER = "…"  # what clip appends to a cut string
+MIN_CAP = 40  # no string is cut shorter: a 32-character id or an ISO time stays whole
 CHUNK = 4096  # a long string's escapes are counted per chunk: few steps to count, few characters to re-count
 
 
@@ -39,7 +40,7 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def fit_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
+def fit_budget(result: dict[str, Any], budget: int, hint: str = HINT) -> dict[str, Any]:
     """`result` if its compact JSON fits in `budget` characters, else a cut copy that does.
 
     The copy carries a last entry `_truncated` naming each cut and how to get the rest (replacing
@@ -50,7 +51,6 @@ def fit_budget(result: dict[str, Any], budget: int) -> dict[str, Any]:
         raise ValueError(f"a budget of {budget} characters cannot hold a JSON object")
     if len(compact_json(result)) <= budget:
         return result
-    hint = HINT
     tree = _measure({key: value for key, value in result.items() if key != NOTE})
     target = budget
     # First every list keeps an item; if nothing then fits (a trace: a chain of one-child lists),
@@ -255,10 +255,11 @@ def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
             saved += size - texts[index].size_at(cap)
         return cut.total - saved + noted(cap)
 
-    # At length 0 every string is "…", 3 characters with its quotes: if even that is too long, no cap helps.
-    if cut.total - sum(size - 3 for _, size in strings) + noted(0) > budget:
+    # Shorter than MIN_CAP a string no longer says what it is (an id, a name, a time): if even that is
+    # too long, no cap helps, and rows must go instead.
+    if not strings or total(MIN_CAP) > budget:
         return None
-    low, high = 0, len(strings[0][0])  # the result fits at `low`, not at `high`
+    low, high = MIN_CAP, len(strings[0][0])  # the result fits at `low`, not at `high`
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if total(middle) <= budget else (low, middle)

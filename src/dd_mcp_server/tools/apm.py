@@ -14,7 +14,19 @@ from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.common.traces import build_tree, service_breakdown
 from dd_mcp_server.services.datadog import next_cursor
-from dd_mcp_server.tools.base import Cursor, End, Facet, GroupLimit, Start, datadog, offset_cursor, search_page, window
+from dd_mcp_server.tools.base import (
+    Cursor,
+    End,
+    Facet,
+    GroupLimit,
+    Position,
+    Start,
+    datadog,
+    offset_cursor,
+    resume_at,
+    search_page,
+    window,
+)
 from dd_mcp_server.tools.results import listing
 
 TRACE_PAGE = 1000
@@ -41,10 +53,11 @@ async def list_spans(
 ) -> dict[str, Any]:
     """APM spans, newest first: failing or slow requests. Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).search_spans(query, iso(start_s), iso(end_s), limit, cursor, "-timestamp")
+    at = Position.read(cursor, limit)
+    payload = await datadog(ctx).search_spans(query, iso(start_s), iso(end_s), at.size, at.cursor, "-timestamp")
     keep = queried_attributes(query)
     spans = [shape_span(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
-    return search_page("spans", spans, payload, start_s, end_s)
+    return search_page("spans", spans, payload, start_s, end_s, at)
 
 
 def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
@@ -189,7 +202,7 @@ async def list_services(
     if query:
         needle = query.lower()
         services = [s for s in services if needle in " ".join(str(v) for v in s.values()).lower()]
-    result: dict[str, Any] = {"services": services[offset : offset + limit]}
+    result: dict[str, Any] = {"services": services[offset : offset + limit], **resume_at(offset)}
     if offset + limit < len(services):
         result["next_cursor"] = str(offset + limit)
     return result

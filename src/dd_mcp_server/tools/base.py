@@ -30,7 +30,7 @@ from dd_mcp_server.common.text import clean_text, clip
 from dd_mcp_server.common.timeparse import TimeArg, iso, time_window
 from dd_mcp_server.config import Settings, app_url
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError, call_fixes, next_cursor
-from dd_mcp_server.tools.results import Form, ToolFunction, finish
+from dd_mcp_server.tools.results import RESUME, Form, ToolFunction, finish
 
 log = logging.getLogger(__name__)
 
@@ -180,13 +180,49 @@ Fields = Annotated[
 ]
 
 
-def search_page(key: str, items: list[dict[str, Any]], payload: Any, start: int, end: int) -> dict[str, Any]:
-    """One page of a v2 search: the window, the items under `key`, and the next cursor when there is more."""
-    page: dict[str, Any] = {"from": iso(start), "to": iso(end), key: items}
+@dataclass(frozen=True)
+class Position:
+    """Where a page of search results starts: the cursor it is read with, its size, and how many of
+    its rows an earlier answer already showed (the result budget cut that answer there).
+
+    A Datadog cursor starts a page; this server's own cursor (`~rows~size~cursor`, never Datadog's
+    base64) resumes inside one: the page is read again with the same size and the rows shown skipped.
+    """
+
+    cursor: str | None
+    size: int
+    skip: int = 0
+
+    @classmethod
+    def read(cls, cursor: str | None, limit: int) -> Position:
+        ours = _RESUME.fullmatch(cursor or "")
+        if ours:
+            return cls(ours[3] or None, int(ours[2]), int(ours[1]))
+        return cls(cursor or None, limit)
+
+    def after(self, shown: int) -> str:
+        """The cursor that resumes after the first `shown` rows of this answer."""
+        return f"~{self.skip + shown}~{self.size}~{self.cursor or ''}"
+
+
+_RESUME = re.compile(r"~([0-9]{1,4})~([0-9]{1,4})~(.*)", re.DOTALL)
+
+
+def search_page(
+    key: str, items: list[dict[str, Any]], payload: Any, start: int, end: int, at: Position
+) -> dict[str, Any]:
+    """One page of a v2 search from `at`: the window, the items under `key`, the next cursor when there is
+    more, and how to resume inside the page when the budget cuts it."""
+    page: dict[str, Any] = {"from": iso(start), "to": iso(end), key: items[at.skip :], RESUME: at.after}
     cursor = next_cursor(payload)
     if cursor:
         page["next_cursor"] = cursor
     return page
+
+
+def resume_at(offset: int) -> dict[str, Callable[[int], str]]:
+    """For an offset-paged list: the cursor that resumes after `shown` rows, if the budget cuts it."""
+    return {RESUME: lambda shown: str(offset + shown)}
 
 
 def offset_cursor(cursor: str | None) -> int:

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import simplify_widgets
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 
@@ -39,7 +39,7 @@ async def list_dashboards(
         payload = await client.list_dashboards(count=limit, start=offset)
         page = payload.get("dashboards") or []
         more = len(page) == limit
-    result: dict[str, Any] = {"dashboards": [_summary(d) for d in page]}
+    result: dict[str, Any] = {"dashboards": [_summary(d) for d in page], **resume_at(offset)}
     if more:
         result["next_cursor"] = str(offset + limit)
     return result

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 Status = Literal["active", "scheduled", "ended", "canceled"]
@@ -30,7 +30,7 @@ async def list_downtimes(
     raw = [item for item in payload.get("data") or [] if isinstance(item, dict)]
     wanted = set(status)
     downtimes = [_downtime(item) for item in raw if (item.get("attributes") or {}).get("status") in wanted]
-    result: dict[str, Any] = {"downtimes": downtimes}
+    result: dict[str, Any] = {"downtimes": downtimes, **resume_at(offset)}
     if len(raw) == limit:
         result["next_cursor"] = str(offset + limit)
     return result

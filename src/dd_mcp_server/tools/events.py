@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.text import clip
-from dd_mcp_server.tools.base import Cursor, End, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import Cursor, End, Position, Start, datadog, search_page, window
 from dd_mcp_server.tools.results import listing
 
 _MESSAGE_CHARS = 500
@@ -45,9 +45,10 @@ async def get_events(
     if priority:
         terms.append(f"priority:{priority}")
     full_query = " ".join(terms) or "*"
-    payload = await datadog(ctx).list_events(full_query, start_s * 1000, end_s * 1000, limit, cursor)
+    at = Position.read(cursor, limit)
+    payload = await datadog(ctx).list_events(full_query, start_s * 1000, end_s * 1000, at.size, at.cursor)
     events = [_event(e) for e in payload.get("data") or [] if isinstance(e, dict)]
-    return {"query": full_query, **search_page("events", events, payload, start_s, end_s)}
+    return {"query": full_query, **search_page("events", events, payload, start_s, end_s, at)}
 
 
 def _event(item: dict[str, Any]) -> dict[str, Any]:

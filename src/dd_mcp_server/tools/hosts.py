@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import TimeArg, iso
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, window
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at, window
 from dd_mcp_server.tools.results import listing
 
 
@@ -41,7 +41,7 @@ async def list_hosts(
     payload = await datadog(ctx).list_hosts(filter, sort_field, sort_dir, offset, limit, since)
     hosts = [_host(h) for h in payload.get("host_list") or [] if isinstance(h, dict)]
     total = payload.get("total_matching")
-    result: dict[str, Any] = {"hosts": hosts, "total_matching": total}
+    result: dict[str, Any] = {"hosts": hosts, "total_matching": total, **resume_at(offset)}
     if isinstance(total, int) and offset + len(hosts) < total and hosts:
         result["next_cursor"] = str(offset + len(hosts))
     return result

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 DEFAULT_QUERY = "state:(active OR stable OR resolved)"
@@ -49,7 +49,7 @@ async def list_incidents(
     payload = await datadog(ctx).search_incidents(query or DEFAULT_QUERY, limit, offset)
     found = ((payload.get("data") or {}).get("attributes") or {}).get("incidents") or []
     incidents = [_summary(wrapper.get("data") or {}) for wrapper in found if isinstance(wrapper, dict)]
-    result: dict[str, Any] = {"incidents": incidents}
+    result: dict[str, Any] = {"incidents": incidents, **resume_at(offset)}
     total = ((payload.get("data") or {}).get("attributes") or {}).get("total")
     if isinstance(total, int):
         result["total"] = total

@@ -12,7 +12,18 @@ from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.fields import pick
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, End, Facet, Fields, GroupLimit, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import (
+    Cursor,
+    End,
+    Facet,
+    Fields,
+    GroupLimit,
+    Position,
+    Start,
+    datadog,
+    search_page,
+    window,
+)
 from dd_mcp_server.tools.results import listing
 
 # What identifies a log line in a list; the rest is one `fields` away, or the log's own page by id.
@@ -45,9 +56,10 @@ async def search_logs(
 ) -> dict[str, Any]:
     """Log lines, newest first (to count, aggregate_logs is cheaper). Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), limit, cursor, indexes)
+    at = Position.read(cursor, limit)
+    payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), at.size, at.cursor, indexes)
     logs = [_shape_log(item, fields) for item in payload.get("data") or [] if isinstance(item, dict)]
-    return search_page("logs", logs, payload, start_s, end_s)
+    return search_page("logs", logs, payload, start_s, end_s, at)
 
 
 def _shape_log(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:

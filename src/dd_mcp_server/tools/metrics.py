@@ -10,7 +10,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.series import downsample
 from dd_mcp_server.common.timeparse import TimeArg, iso
-from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, window
+from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, resume_at, window
 from dd_mcp_server.tools.results import listing
 
 TAG_WINDOW_SECONDS = 86400
@@ -92,7 +92,7 @@ async def list_metrics(
         needle = query.lower()
         names = [name for name in names if needle in name.lower()]
     page = names[offset : offset + limit]
-    result: dict[str, Any] = {"metrics": page, "total": len(names)}
+    result: dict[str, Any] = {"metrics": page, "total": len(names), **resume_at(offset)}
     if offset + limit < len(names):
         result["next_cursor"] = str(offset + limit)
     return result

@@ -12,8 +12,8 @@ from dd_mcp_server.common.fields import pick
 from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.base import Cursor, Fields, Position, datadog, offset_cursor
+from dd_mcp_server.tools.results import RESUME, listing
 
 GroupState = Literal["all", "alert", "warn", "no data"]
 _STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
@@ -61,9 +61,10 @@ async def get_monitors(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Monitors and states: what alerts (a page may hold fewer than limit). Example: group_states=['alert']"""
-    page = offset_cursor(cursor)
+    at = Position.read(cursor, limit)
+    page = offset_cursor(at.cursor)
     states = ",".join(group_states) if group_states else None
-    payload = await datadog(ctx).list_monitors(name, tags, monitor_tags, states, page, limit)
+    payload = await datadog(ctx).list_monitors(name, tags, monitor_tags, states, page, at.size)
     raw = [m for m in payload if isinstance(m, dict)] if isinstance(payload, list) else []
     wanted = {_STATE_NAMES[s] for s in group_states or () if s in _STATE_NAMES}
     if "all" in (group_states or ()):
@@ -73,11 +74,13 @@ async def get_monitors(
         for m in raw
         if not wanted or m.get("overall_state") in wanted
     ]
+    monitors = monitors[at.skip :]
     result: dict[str, Any] = {
         "monitors": monitors,
+        RESUME: at.after,
         "states": dict(Counter(str(m.get("state")) for m in monitors)),
     }
-    if len(raw) == limit:
+    if len(raw) == at.size:
         result["next_cursor"] = str(page + 1)
     return result
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import definition_queries
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 
@@ -25,7 +25,7 @@ async def list_notebooks(
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_notebooks(query, author_handle, limit, offset)
     notebooks = [_summary(item) for item in payload.get("data") or [] if isinstance(item, dict)]
-    result: dict[str, Any] = {"notebooks": notebooks}
+    result: dict[str, Any] = {"notebooks": notebooks, **resume_at(offset)}
     if len(notebooks) == limit:
         result["next_cursor"] = str(offset + limit)
     return result

@@ -10,7 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.attributes import pick, picked, queried_attributes
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, End, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import Cursor, End, Position, Start, datadog, search_page, window
 from dd_mcp_server.tools.results import listing
 
 # The fields an investigator reads, by dotted path inside a RUM event's attributes.
@@ -53,10 +53,11 @@ async def search_rum_events(
 ) -> dict[str, Any]:
     """RUM events: errors and slow views users saw. Example: query='@type:error'"""
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).search_rum_events(query, iso(start_s), iso(end_s), limit, cursor)
+    at = Position.read(cursor, limit)
+    payload = await datadog(ctx).search_rum_events(query, iso(start_s), iso(end_s), at.size, at.cursor)
     keep = [path for path in queried_attributes(query) if path not in FIELDS]
     events = [_event(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
-    return search_page("events", events, payload, start_s, end_s)
+    return search_page("events", events, payload, start_s, end_s, at)
 
 
 def _event(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 
@@ -31,7 +31,7 @@ async def list_slos(
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_slos(",".join(ids) if ids else None, query, tags, limit, offset)
     slos = [_slo(item) for item in payload.get("data") or [] if isinstance(item, dict)]
-    result: dict[str, Any] = {"slos": slos}
+    result: dict[str, Any] = {"slos": slos, **resume_at(offset)}
     if len(slos) == limit:
         result["next_cursor"] = str(offset + limit)
     return result

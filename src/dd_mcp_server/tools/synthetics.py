@@ -10,7 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogError
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor
+from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 PAGE = 100
@@ -63,7 +63,7 @@ async def get_synthetics_tests(
                 test["latest"] = {"unavailable": str(exc)}
                 continue
             test["latest"] = summarise_runs(payload.get("results") or [])
-    result: dict[str, Any] = {"tests": page, "total": len(chosen)}
+    result: dict[str, Any] = {"tests": page, "total": len(chosen), **resume_at(offset)}
     if offset + limit < len(chosen):
         result["next_cursor"] = str(offset + limit)
     return result

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
+import toon_format
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -166,7 +167,7 @@ def test_fault(case: Case, portal: BlockingPortal, client: Client, fake: FaultSe
     if case.error is None:
         assert not result.is_error, text
         assert len(text) <= 40_000
-        json.loads(text)
+        read_answer(text)
     else:
         assert result.is_error
         assert case.error in text
@@ -174,15 +175,24 @@ def test_fault(case: Case, portal: BlockingPortal, client: Client, fake: FaultSe
     fake.expect()
     after = portal.call(client.call_tool, *METRIC_CALL)
     assert not after.is_error, f"the server did not recover after {case.name}: {text_of(after)}"
-    assert after.structured_content == {"_note": UNTRUSTED_NOTE, "metric_name": "system.mem.used", **METADATA}
+    assert json.loads(text_of(after)) == {"_note": UNTRUSTED_NOTE, "metric_name": "system.mem.used", **METADATA}
+
+
+def read_answer(text: str) -> dict[str, Any]:
+    """A result as JSON; a list's answer (the default table form) is a header line, then TOON or JSON."""
+    if text.startswith("{"):
+        return json.loads(text)  # type: ignore[no-any-return]
+    _, _, body = text.partition("\n")
+    return json.loads(body) if body.startswith("{") else toon_format.decode(body)  # type: ignore[no-any-return]
 
 
 def test_huge_body_is_cut_to_the_budget_with_a_note(portal: BlockingPortal, client: Client, fake: FaultServer) -> None:
     fake.expect(answer(200, huge_logs(count=200)))
     result = portal.call(client.call_tool, "search_logs", {"query": "*", "limit": 200})
-    shaped = json.loads(text_of(result))
-    assert shaped["_truncated"]["logs"].startswith("kept ")
-    assert shaped["next_cursor"] == "next-page"
+    shaped = read_answer(text_of(result))
+    kept = len(shaped["logs"])
+    assert shaped["_truncated"]["logs"] == f"kept {kept} of 200"
+    assert shaped["next_cursor"] == f"~{kept}~200~"  # page 1 again, after the rows shown: not Datadog's next page
 
 
 def test_no_key_appears_in_any_answer_or_on_stderr(stderr_file: TextIO, client: Client) -> None:

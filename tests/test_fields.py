@@ -92,7 +92,7 @@ async def test_monitors_list_their_summary_and_more_by_fields() -> None:
     assert fuller["options"] == {"thresholds": {"critical": 90}}
 
 
-@pytest.mark.parametrize("name", ["a..b", "", "a b", "x" * 101, ".a", "a.b.c.d.e.f.g.h.i.j.k"])
+@pytest.mark.parametrize("name", ["a..b", "", "a b", "x" * 201, ".a", "a.b.c.d.e.f.g.h.i.j.k"])
 @pytest.mark.anyio
 async def test_a_field_name_outside_the_grammar_is_refused_by_name(name: str) -> None:
     async with connect() as client:

@@ -269,7 +269,7 @@ class Texts(Kind):
     def hostile_groups(self) -> list[list[Value]]:
         boundaries: list[Any] = [["a"] * (self.most + 1), ["a" * (self.longest + 1)], [API_KEY + "a" * self.longest]]
         boundaries += ([[""]] if self.shortest else []) + ([None] if not self.nullable else [])
-        misspelt = [["a-b"], ["a b"], ["é"], [".."]] if self.grammar else []
+        misspelt = [[t] for t in ("a-b", "a b", "é", "..") if not self.fits(t)] if self.grammar else []
         wrong_items = [[1], [None], [True], [["a"]], [{"a": "b"}], [MEGABYTE]]
         not_lists = ["a", "a,b", "[" * 100_000, True, 5, 1.5, {"a": "b"}, nested_list(DEEP), nested_object(DEEP)]
         # A string holding a JSON list may be unpacked by the SDK; odd text in an item as for Text.
@@ -421,6 +421,8 @@ class Cursor(Kind):
 
 START, END = Time("start"), Time("end")
 OFFSET, OPAQUE = Cursor(offset=True), Cursor(offset=False)
+# Dotted field names, `@` allowed first, or `*` (tools/base.py FieldName).
+FIELDS = Texts(200, 30, shortest=1, grammar=r"\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){0,9}")
 QUERY = Text(4000, nullable=False)
 METRIC_NAME = r"[A-Za-z][A-Za-z0-9_.]*"
 DATADOG_ID = r"[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -453,6 +455,7 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "limit": Integer(1, 1000),
         "cursor": OPAQUE,
         "indexes": Texts(100, 20),
+        "fields": FIELDS,
     },
     "aggregate_logs": {
         "query": QUERY,
@@ -468,6 +471,7 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "tags": Text(1000),
         "monitor_tags": Text(1000),
         "group_states": Choices(("all", "alert", "warn", "no data"), 5),
+        "fields": FIELDS,
         "limit": Integer(1, 1000),
         "cursor": OFFSET,
     },

@@ -173,7 +173,7 @@ Cursor = Annotated[str | None, Field(description="A cursor")]
 Facet = Annotated[str, Field(min_length=1, max_length=200)]
 GroupLimit = Annotated[int, Field(ge=1, le=100, description="Groups per facet")]
 # A dotted field of the record as Datadog gives it (`options.thresholds.critical`, `@http.url`), or `*`.
-FieldName = Annotated[str, Field(pattern=r"^(\*|@?[A-Za-z0-9_\-]{1,100}(\.[A-Za-z0-9_\-]{1,100}){0,9})$")]
+FieldName = Annotated[str, Field(max_length=200, pattern=r"^(\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){0,9})$")]
 Fields = Annotated[
     list[FieldName] | None,
     Field(max_length=30, description="More fields, dotted, e.g. ['query']; ['*'] for all"),

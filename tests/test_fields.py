@@ -9,7 +9,7 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dd_mcp_server.common.fields import lookup, pick
+from dd_mcp_server.common.attributes import pick, select
 from tests.conftest import BASE, connect
 
 MONITOR = {
@@ -27,8 +27,8 @@ MONITOR = {
 def test_the_shown_fields_then_the_asked_ones_from_the_summary_or_the_full_record() -> None:
     summary = {"id": 1, "name": "n", "message": "first line"}
     full = {"id": 1, "name": "n", "message": "first line\nsecond", "options": {"a": {"b": 2}}, "x": 3}
-    assert pick(summary, ("id", "name"), full, None) == {"id": 1, "name": "n"}
-    assert pick(summary, ("id",), full, ["message", "options.a.b", "@x", "absent"]) == {
+    assert select(summary, ("id", "name"), full, None) == {"id": 1, "name": "n"}
+    assert select(summary, ("id",), full, ["message", "options.a.b", "@x", "absent"]) == {
         "id": 1,
         "message": "first line",
         "options": {"a": {"b": 2}},
@@ -39,7 +39,7 @@ def test_the_shown_fields_then_the_asked_ones_from_the_summary_or_the_full_recor
 def test_a_star_gives_every_field_with_the_summarys_short_values() -> None:
     summary = {"id": 1, "message": "first line"}
     full = {"id": 1, "message": "first line\nsecond", "http": {"method": "GET", "code": 200}}
-    assert pick(summary, ("id",), full, ["*", "http.code"]) == {
+    assert select(summary, ("id",), full, ["*", "http.code"]) == {
         "id": 1,
         "message": "first line",
         "http": {"method": "GET", "code": 200},
@@ -47,9 +47,9 @@ def test_a_star_gives_every_field_with_the_summarys_short_values() -> None:
 
 
 def test_a_key_spelt_with_a_dot_is_found_too() -> None:
-    assert lookup({"http.url": "/a"}, "http.url") == "/a"
-    assert lookup({"a": {"b.c": {"d": 1}}}, "a.b.c.d") == 1
-    assert lookup({"a": 1}, "a.b") is None
+    assert pick({"http.url": "/a"}, "http.url") == "/a"
+    assert pick({"a": {"b.c": {"d": 1}}}, "a.b.c.d") == 1
+    assert pick({"a": 1}, "a.b") is None
 
 
 names = st.text(st.sampled_from("abc"), min_size=1, max_size=2)
@@ -70,7 +70,7 @@ def paths(record: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def test_any_field_asked_for_is_found_where_it_was(record: dict[str, Any]) -> None:
     for path, value in paths(record):
         path = path.removesuffix(".")
-        assert lookup(pick({}, (), record, [path]), path) == value
+        assert pick(select({}, (), record, [path]), path) == value
 
 
 @pytest.mark.anyio

@@ -94,7 +94,8 @@ def advertised(schema: dict[str, Any]) -> dict[str, Any]:
     Every tools/list puts these bytes in the model's context (issue 13), and pydantic writes its
     schema for validation: a title on every object and property (the name again), `"default": null`,
     `X | None` as an anyOf with null, and guards that no sensible call meets: string lengths and
-    patterns, list sizes, a minimum of 1 on counts and ids. They go; null leaves anyOf (omitting an
+    patterns, list sizes, a minimum of 1 on counts and ids, a maximum page size (a call over it is refused,
+    naming it). They go; null leaves anyOf (omitting an
     argument is how to get its default), and the one option left replaces the anyOf. A time
     (string, integer or number) is advertised as a string: every form has a text spelling, and one
     plain type is what every host's schema converter reads. Nothing here is checked against:
@@ -121,7 +122,7 @@ def advertised(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": options, **shown} if options else shown
 
 
-_UNSHOWN = frozenset({"title", "maxLength", "minLength", "pattern", "maxItems", "minItems"})
+_UNSHOWN = frozenset({"title", "maxLength", "minLength", "pattern", "maxItems", "minItems", "maximum"})
 
 
 @dataclass

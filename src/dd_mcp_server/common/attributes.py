@@ -1,4 +1,10 @@
-"""Pick out of a long event the custom attributes a search query filtered on."""
+"""Pick fields out of a long record: the attributes a search query filtered on, the fields a caller
+named (`fields`), at dotted paths.
+
+A list answer is a summary: sixty monitors with their queries and messages cost the model more
+than it reads. Every other field stays one argument away (`fields=['query']`, `['*']` for all),
+taken from the record as Datadog gave it, so nothing is lost.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +21,20 @@ def queried_attributes(query: str) -> list[str]:
 
 
 def pick(source: Any, path: str) -> Any:
-    """The value at a dotted path inside nested dicts, or None. `http.status_code` -> source[http][status_code].
-
-    A key that itself contains dots (as Datadog sometimes stores them) is tried before descending.
-    """
+    """The value at a dotted path inside nested dicts, or None. `http.status_code` -> source[http][status_code],
+    or a key spelt with the dot itself (Datadog stores both), tried first at every level."""
     if not isinstance(source, dict):
         return None
     if path in source:
         return source[path]
-    head, _, rest = path.partition(".")
-    if not rest:
-        return source.get(head)
-    return pick(source.get(head), rest)
+    head, dot, rest = path.partition(".")
+    while dot:
+        found = pick(source.get(head), rest)
+        if found is not None:
+            return found
+        more, dot, rest = rest.partition(".")
+        head = f"{head}.{more}"
+    return None
 
 
 def picked(sources: list[Any], paths: list[str]) -> dict[str, Any]:
@@ -39,3 +47,38 @@ def picked(sources: list[Any], paths: list[str]) -> dict[str, Any]:
                 found[path] = value
                 break
     return found
+
+
+ALL = "*"
+
+
+def select(
+    summary: dict[str, Any], shown: tuple[str, ...], full: dict[str, Any], extra: list[str] | None
+) -> dict[str, Any]:
+    """The `shown` fields of `summary`, plus each dotted field of `extra` (from `summary`, else `full`).
+
+    `*` in `extra` adds every field of `full`, the summary's shortened values first. A field that
+    neither has is left out: the caller sees it is not there.
+    """
+    wanted = [*shown, *(name.removeprefix("@") for name in extra or ())]
+    picked: dict[str, Any] = {**full, **summary} if ALL in wanted else {}
+    for path in dict.fromkeys(wanted):
+        if path == ALL or pick(picked, path) is not None:
+            continue
+        value = pick(summary, path)
+        if value is None:
+            value = pick(full, path)
+        if value is not None:
+            place(picked, path, value)
+    return picked
+
+
+def place(record: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at a dotted path, making the objects on the way: a table shows it as that column."""
+    *parents, last = path.split(".")
+    for name in parents:
+        inner = record.get(name)
+        if not isinstance(inner, dict):
+            inner = record[name] = {}
+        record = inner
+    record[last] = value

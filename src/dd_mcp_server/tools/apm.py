@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.aggregates import aggregate_result
-from dd_mcp_server.common.attributes import picked, queried_attributes
+from dd_mcp_server.common.attributes import ALL, picked, queried_attributes
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import TimeArg, iso
@@ -18,6 +18,7 @@ from dd_mcp_server.tools.base import (
     Cursor,
     End,
     Facet,
+    Fields,
     GroupLimit,
     Position,
     Start,
@@ -50,12 +51,13 @@ async def list_spans(
     end: End = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 25,
     cursor: Cursor = None,
+    fields: Fields = None,
 ) -> dict[str, Any]:
     """APM spans, newest first: failing or slow requests. Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
     at = Position.read(cursor, limit)
     payload = await datadog(ctx).search_spans(query, iso(start_s), iso(end_s), at.size, at.cursor, "-timestamp")
-    keep = queried_attributes(query)
+    keep = list(dict.fromkeys([*queried_attributes(query), *(f.removeprefix("@") for f in fields or ())]))
     spans = [shape_span(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
     return search_page("spans", spans, payload, start_s, end_s, at)
 
@@ -81,7 +83,9 @@ def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
         "host": attributes.get("host"),
         "env": attributes.get("env"),
     }
-    if keep:
+    if ALL in keep:
+        shaped["attributes"] = custom
+    elif keep:
         shaped["attributes"] = picked([custom, attributes], keep)
     return drop_empty(shaped)  # type: ignore[no-any-return]
 

@@ -157,12 +157,17 @@ AGGREGATION_HELP = (
     "'cardinality(@usr.id)'; functions: count, cardinality, sum, min, max, avg, median, p50 to p99."
 )
 # Term -> its explanation. A description names a term when it contains it (any case) at a word start.
+FIELDS_HELP = (
+    "fields adds to a list's summary rows any field of the record as Datadog gives it, dotted: "
+    "['query', '@http.url']; ['*'] adds every field."
+)
 VOCABULARY = {
     "a time": TIME_HELP,
     "cursor": CURSOR_HELP,
     "search syntax": SEARCH_HELP,
     "tag": TAG_HELP,
     "aggregation": AGGREGATION_HELP,
+    "fields": FIELDS_HELP,
 }
 
 Start = Annotated[TimeArg, Field(description="A time. Default: end-1h")]
@@ -176,7 +181,7 @@ GroupLimit = Annotated[int, Field(ge=1, le=100, description="Groups per facet")]
 FieldName = Annotated[str, Field(max_length=200, pattern=r"^(\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){0,9})$")]
 Fields = Annotated[
     list[FieldName] | None,
-    Field(max_length=30, description="More fields, dotted, e.g. ['query']; ['*'] for all"),
+    Field(max_length=30, description="More fields"),
 ]
 
 

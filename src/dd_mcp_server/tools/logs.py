@@ -8,8 +8,8 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.aggregates import aggregate_result
+from dd_mcp_server.common.attributes import select
 from dd_mcp_server.common.compute import parse_compute
-from dd_mcp_server.common.fields import pick
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import (
@@ -54,7 +54,7 @@ async def search_logs(
     indexes: Indexes = None,
     fields: Fields = None,
 ) -> dict[str, Any]:
-    """Log lines, newest first (to count, aggregate_logs is cheaper). Example: query='service:web status:error'"""
+    """Log lines, newest first; to count: aggregate_logs. Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
     at = Position.read(cursor, limit)
     payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), at.size, at.cursor, indexes)
@@ -69,7 +69,7 @@ def _shape_log(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]
     full = {**(custom if isinstance(custom, dict) else {}), **attributes, "id": item.get("id")}
     full.pop("attributes", None)
     summary = {**full, "message": clip(str(attributes.get("message") or ""), _MESSAGE_CHARS)}
-    return {k: v for k, v in pick(summary, _SHOWN, full, fields).items() if v not in (None, "")}
+    return {k: v for k, v in select(summary, _SHOWN, full, fields).items() if v not in (None, "")}
 
 
 @listing("groups")

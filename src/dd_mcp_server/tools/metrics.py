@@ -109,7 +109,7 @@ async def get_metric_metadata(
             description="Exact name",
         ),
     ],
-    include_tags: Annotated[bool, Field(description="Add tag keys (one more call)")] = True,
+    include_tags: Annotated[bool, Field(description="Add tag keys")] = True,
 ) -> dict[str, Any]:
     """A metric's type, unit and tag keys: to write its query. Example: metric_name='system.cpu.user'"""
     client = datadog(ctx)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.fields import pick
+from dd_mcp_server.common.attributes import select
 from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
@@ -60,7 +60,7 @@ async def get_monitors(
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Monitors and states: what alerts (a page may hold fewer than limit). Example: group_states=['alert']"""
+    """Monitors and states: what alerts. Example: group_states=['alert']"""
     at = Position.read(cursor, limit)
     page = offset_cursor(at.cursor)
     states = ",".join(group_states) if group_states else None
@@ -70,7 +70,7 @@ async def get_monitors(
     if "all" in (group_states or ()):
         wanted = set()
     monitors = [
-        pick(_summary(m), _SHOWN, strip_metadata(m), fields)
+        select(_summary(m), _SHOWN, strip_metadata(m), fields)
         for m in raw
         if not wanted or m.get("overall_state") in wanted
     ]

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.attributes import pick, picked, queried_attributes
+from dd_mcp_server.common.attributes import ALL, pick, picked, queried_attributes
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.timeparse import iso
-from dd_mcp_server.tools.base import Cursor, End, Position, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import Cursor, End, Fields, Position, Start, datadog, search_page, window
 from dd_mcp_server.tools.results import listing
 
 # The fields an investigator reads, by dotted path inside a RUM event's attributes.
@@ -50,12 +50,14 @@ async def search_rum_events(
     end: End = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 25,
     cursor: Cursor = None,
+    fields: Fields = None,
 ) -> dict[str, Any]:
     """RUM events: errors and slow views users saw. Example: query='@type:error'"""
     start_s, end_s = window(ctx, start, end)
     at = Position.read(cursor, limit)
     payload = await datadog(ctx).search_rum_events(query, iso(start_s), iso(end_s), at.size, at.cursor)
-    keep = [path for path in queried_attributes(query) if path not in FIELDS]
+    asked = [*queried_attributes(query), *(f.removeprefix("@") for f in fields or ())]
+    keep = [path for path in dict.fromkeys(asked) if path not in FIELDS]
     events = [_event(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
     return search_page("events", events, payload, start_s, end_s, at)
 
@@ -66,7 +68,9 @@ def _event(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
     shaped: dict[str, Any] = {"timestamp": outer.get("timestamp"), "service": outer.get("service")}
     for path in FIELDS:
         shaped[path] = pick(inner, path)
-    if keep:
+    if ALL in keep:
+        shaped["attributes"] = inner
+    elif keep:
         shaped["attributes"] = picked([inner, outer], keep)
     return drop_empty(shaped)  # type: ignore[no-any-return]
 

@@ -509,7 +509,14 @@ CONTRACT: dict[str, dict[str, Kind]] = {
             required=True,
         )
     },
-    "list_spans": {"query": QUERY, "start": START, "end": END, "limit": Integer(1, 1000), "cursor": OPAQUE},
+    "list_spans": {
+        "query": QUERY,
+        "start": START,
+        "end": END,
+        "limit": Integer(1, 1000),
+        "cursor": OPAQUE,
+        "fields": FIELDS,
+    },
     "aggregate_spans": {
         "query": QUERY,
         "start": START,
@@ -533,7 +540,14 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "limit": Integer(1, 200),
         "cursor": OFFSET,
     },
-    "search_rum_events": {"query": QUERY, "start": START, "end": END, "limit": Integer(1, 1000), "cursor": OPAQUE},
+    "search_rum_events": {
+        "query": QUERY,
+        "start": START,
+        "end": END,
+        "limit": Integer(1, 1000),
+        "cursor": OPAQUE,
+        "fields": FIELDS,
+    },
     "list_slos": {
         "query": Text(500),
         "tags": Text(500),

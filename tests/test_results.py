@@ -1,4 +1,4 @@
-"""The result pipeline (tools/base.py `finish`): what every tool's data becomes before the model reads it."""
+"""The result pipeline (tools/results.py `finish`): what every tool's data becomes before the model reads it."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import json
 from collections import Counter
 from typing import Any
 
+import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.redact import Redactor
+from dd_mcp_server.demo.api import DemoApi
+from dd_mcp_server.demo.org import Org
+from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.results import UNTRUSTED_NOTE, finish
-from tests.conftest import API_KEY, APP_KEY
+from tests.conftest import API_KEY, APP_KEY, NOW, connect
+from tests.test_fuzz_answers import ARGUMENTS, TOOL_NAMES
+from tests.test_tables import read_table
 
 REDACTOR = Redactor((API_KEY, APP_KEY))
 AWS_KEYS = [f"AKIA{n:016d}".replace("0", "Q") for n in range(300)]
@@ -72,3 +79,30 @@ def test_text_the_tool_added_itself_is_cleaned_and_masked() -> None:
     _, answer = read({"query": f"service:web \ud83d {APP_KEY}\u202e"}, 1000)
     assert answer["query"] == "service:web \ufffd [REDACTED:datadog_key]"
     assert answer["_redacted"] == {"datadog_key": 1}
+
+
+# -- every tool at the smallest budget, in the default table form --------------------------------------
+
+
+@pytest.mark.parametrize("tool", TOOL_NAMES)
+@pytest.mark.anyio
+async def test_at_the_smallest_budget_every_tool_answers_something_and_true_advice(tool: str) -> None:
+    async with connect(
+        transport=httpx.MockTransport(DemoApi(Org(now=float(NOW))).handle),
+        env={"DD_MCP_OUTPUT": "table", "DD_MCP_MAX_RESULT_CHARS": "1000"},
+    ) as client:
+        result = await client.call_tool(tool, ARGUMENTS[tool])
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert not result.is_error, text
+    assert len(text) <= 1000
+    fn = next(fn for fns in TOOLSETS.values() for fn in fns if fn.__name__ == tool)
+    listing = getattr(fn, "listing", None)
+    answer = read_table(text, listing.rows)[1] if listing else json.loads(text)
+    note = answer.get("_truncated")
+    if note is None:
+        return
+    assert "all" not in note, f"{tool} answered nothing at the smallest budget: {text}"
+    if listing and "next_cursor" in answer:
+        assert "next_cursor resumes after the last row shown" in note["hint"]
+    elif not listing:
+        assert fn.narrow in note["hint"], f"{tool} gives no advice of its own"  # type: ignore[attr-defined]

@@ -31,7 +31,9 @@ HINT = (
 # a smaller one is a record, whose fields are all kept while its strings are shortened.
 MAP_KEYS = 50
 MARKER = "…"  # what clip appends to a cut string
-MIN_CAP = 40  # no string is cut shorter: a 32-character id or an ISO time stays whole
+MIN_CAP = 40  # no string is cut shorter unless nothing else fits: a 32-character id or an ISO time stays whole
+# The cuts tried in turn, each only when the one before cannot fit: (lists may be emptied, shortest string).
+_PASSES = ((False, MIN_CAP), (True, MIN_CAP), (True, 0))
 CHUNK = 4096  # a long string's escapes are counted per chunk: few steps to count, few characters to re-count
 
 
@@ -53,10 +55,13 @@ def fit_budget(result: dict[str, Any], budget: int, hint: str = HINT) -> dict[st
         return result
     tree = _measure({key: value for key, value in result.items() if key != NOTE})
     target = budget
-    # First every list keeps an item; if nothing then fits (a trace: a chain of one-child lists),
-    # lists may be emptied.
-    empty_ok = _plan(tree, target, hint) is None
-    while (cut := _plan(tree, target, hint, empty_ok)) is not None:
+    # First every list keeps an item and no string is cut below MIN_CAP; if nothing then fits (a
+    # trace: a chain of one-child lists), lists may be emptied; then strings cut shorter still.
+    empty_ok, floor = next(
+        ((empty, floor) for empty, floor in _PASSES if _plan(tree, target, hint, empty, floor) is not None),
+        _PASSES[-1],
+    )
+    while (cut := _plan(tree, target, hint, empty_ok, floor)) is not None:
         fitted = _build(tree, cut, hint)
         over = len(compact_json(fitted)) - budget
         if over <= 0:
@@ -144,13 +149,13 @@ class _Cut:
     cap: int | None = None
 
 
-def _plan(tree: _Tree, budget: int, hint: str, empty_ok: bool = False) -> _Cut | None:
+def _plan(tree: _Tree, budget: int, hint: str, empty_ok: bool = False, floor: int = MIN_CAP) -> _Cut | None:
     """The cuts that bring the result within `budget`, with its note, or None when no cut can."""
     note = len(compact_json({NOTE: {"hint": hint}})) - 1  # `,"_truncated":{"hint":…}` after the last key
     cut = _Cut(list(tree.count), [False] * len(tree.values), {}, tree.sizes[0] + note)
     _cut_containers(tree, cut, budget, empty_ok)
     if cut.total > budget:
-        cut.cap = _string_cap(tree, cut, budget)
+        cut.cap = _string_cap(tree, cut, budget, floor)
         if cut.cap is None:
             return None
         cut.notes["strings"] = f"shortened to {cut.cap} characters"
@@ -229,7 +234,7 @@ def _entry_size(key: str, text: str) -> int:
     return len(encode_basestring(key)) + len(encode_basestring(text)) + 2
 
 
-def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
+def _string_cap(tree: _Tree, cut: _Cut, budget: int, floor: int) -> int | None:
     """The longest length every string may keep for the result to fit; None when even 0 is too long."""
     strings = sorted(
         (
@@ -255,11 +260,11 @@ def _string_cap(tree: _Tree, cut: _Cut, budget: int) -> int | None:
             saved += size - texts[index].size_at(cap)
         return cut.total - saved + noted(cap)
 
-    # Shorter than MIN_CAP a string no longer says what it is (an id, a name, a time): if even that is
-    # too long, no cap helps, and rows must go instead.
-    if not strings or total(MIN_CAP) > budget:
+    # Shorter than `floor` a string may no longer say what it is (an id, a name, a time): if even that
+    # is too long, no cap helps, and rows must go instead.
+    if not strings or total(floor) > budget:
         return None
-    low, high = MIN_CAP, len(strings[0][0])  # the result fits at `low`, not at `high`
+    low, high = floor, len(strings[0][0])  # the result fits at `low`, not at `high`
     while high - low > 1:
         middle = (low + high) // 2
         low, high = (middle, high) if total(middle) <= budget else (low, middle)

@@ -28,7 +28,7 @@ from dd_mcp_server.tools.base import (
     search_page,
     window,
 )
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.results import listing, narrow
 
 TRACE_PAGE = 1000
 TRACE_MAX_PAGES = 5
@@ -132,6 +132,7 @@ async def aggregate_spans(
     return aggregate_result(query, compute, start_s, end_s, groups, grouped=bool(group_by), unit="ms" if in_ms else "")
 
 
+@narrow("one service's spans of it: list_spans with query='trace_id:<id> service:<name>'")
 async def get_trace(
     ctx: Context,
     trace_id: Annotated[

@@ -123,8 +123,12 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
 
 def form_of(fn: ToolFunction, tool: ToolState) -> Form:
     """How `fn`'s results are written under the server's settings."""
-    listing = getattr(fn, "listing", None)
-    return Form(json=tool.settings.output == "json", listing=listing, app=app_url(tool.settings.site))
+    return Form(
+        json=tool.settings.output == "json",
+        listing=getattr(fn, "listing", None),
+        app=app_url(tool.settings.site),
+        narrow=getattr(fn, "narrow", None),
+    )
 
 
 def _where(exc: BaseException) -> str:

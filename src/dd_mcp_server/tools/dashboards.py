@@ -10,7 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import simplify_widgets
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.results import listing, narrow
 
 
 @listing("dashboards", link="dashboard/{id}")
@@ -50,6 +50,7 @@ def _summary(dashboard: dict[str, Any]) -> dict[str, Any]:
     return drop_empty({k: dashboard.get(k) for k in keys})  # type: ignore[no-any-return]
 
 
+@narrow("run a widget's query alone with query_metrics, or raise DD_MCP_MAX_RESULT_CHARS")
 async def get_dashboard(
     ctx: Context,
     dashboard_id: Annotated[

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.results import listing, narrow
 
 DEFAULT_QUERY = "state:(active OR stable OR resolved)"
 _SUMMARY_KEYS = ("title", "severity", "state", "customer_impacted", "created", "detected", "resolved")
@@ -66,6 +66,7 @@ def _summary(incident: dict[str, Any]) -> dict[str, Any]:
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
+@narrow("the incident's timeline in Datadog's app")
 async def get_incident(
     ctx: Context,
     incident_id: Annotated[

@@ -11,12 +11,13 @@ from pydantic import Field
 from dd_mcp_server.common.series import downsample
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, resume_at, window
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.results import listing, narrow
 
 TAG_WINDOW_SECONDS = 86400
 TAG_SAMPLE = 10
 
 
+@narrow("a shorter window, fewer groups (a narrower scope or no 'by {...}'), or top(...) in the query")
 async def query_metrics(
     ctx: Context,
     query: Annotated[
@@ -98,6 +99,7 @@ async def list_metrics(
     return result
 
 
+@narrow("include_tags=false, then the tag values you need with list_metrics or query_metrics")
 async def get_metric_metadata(
     ctx: Context,
     metric_name: Annotated[

@@ -13,7 +13,7 @@ from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.tools.base import Cursor, Fields, Position, datadog, offset_cursor
-from dd_mcp_server.tools.results import RESUME, listing
+from dd_mcp_server.tools.results import RESUME, listing, narrow
 
 GroupState = Literal["all", "alert", "warn", "no data"]
 _STATE_NAMES = {"alert": "Alert", "warn": "Warn", "no data": "No Data"}
@@ -105,6 +105,7 @@ def _summary(monitor: dict[str, Any]) -> dict[str, Any]:
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
+@narrow("the groups in one state only: get_monitors with group_states=['alert']")
 async def get_monitor(
     ctx: Context,
     monitor_id: Annotated[int, Field(ge=1, description="Monitor id")],

@@ -10,7 +10,7 @@ from pydantic import Field
 from dd_mcp_server.common.strip import drop_empty
 from dd_mcp_server.common.widgets import definition_queries
 from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
-from dd_mcp_server.tools.results import listing
+from dd_mcp_server.tools.results import listing, narrow
 
 
 @listing("notebooks", link="notebook/{id}")
@@ -43,6 +43,7 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
+@narrow("the notebook in Datadog's app; its queries run alone with query_metrics")
 async def get_notebook(
     ctx: Context,
     notebook_id: Annotated[int, Field(ge=1, description="Notebook id")],

@@ -59,6 +59,16 @@ def listing(rows: str, link: str | None = None) -> Callable[[ToolFunction], Tool
     return mark
 
 
+def narrow(advice: str) -> Callable[[ToolFunction], ToolFunction]:
+    """Mark a tool without a cursor with what to ask for when its answer is cut: the rest of it."""
+
+    def mark(fn: ToolFunction) -> ToolFunction:
+        fn.narrow = advice  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
 @dataclass(frozen=True)
 class Form:
     """How results are written (DD_MCP_OUTPUT): compact JSON text plus structured content, or text
@@ -67,6 +77,15 @@ class Form:
     json: bool = True
     listing: Listing | None = None
     app: str = "https://app.datadoghq.com"  # where the link template points
+    narrow: str | None = None  # what a tool without a cursor says to ask for when its answer is cut
+
+    def hint(self, resumable: bool) -> str:
+        """What `_truncated` advises: true for the tool at hand."""
+        if resumable:
+            return HINT_RESUME
+        if self.narrow:
+            return f"cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS). To see the rest: {self.narrow}."
+        return HINT
 
 
 JSON = Form()
@@ -75,27 +94,29 @@ JSON = Form()
 def finish(
     data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget: int, form: Form = JSON
 ) -> CallToolResult:
-    """A tool's data as the model reads it: clean, cut to the budget, masked, the notes kept whole.
+    """A tool's data as the model reads it: clean, masked, cut to the budget, the notes kept whole.
 
-    Datadog's answers were cleaned and masked as they arrived, before any cut; the masking here
-    covers what the tool added itself (echoed arguments, strings it joined) and runs on the cut
-    result only, which is small. Masking can lengthen text: the cut is then redone with less room.
-    The notes sit outside the budgeted part, so the budget never cuts them, and upstream data can
-    never shadow them.
+    Datadog's answers were cleaned and masked as they arrived; what the tool added itself (echoed
+    arguments, strings it joined) is masked here, before the cut, so that no cut leaves a secret's
+    prefix unrecognisable, and the cut never ends inside a mask. The cut result is masked once more
+    for what the cut added (a cursor that resumes). The notes sit outside the budgeted part, so the
+    budget never cuts them, and upstream data can never shadow them.
     """
     cleaned, found = map_json(
         {k: v for k, v in data.items() if k not in RESERVED}, clean_text, max_depth=OUTPUT_MAX_DEPTH
     )
+    masked, _ = map_json(cleaned, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 2)
     fixes = fixes + found
     fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
     resume = data.get(RESUME)
-    page = Page.of(cleaned, form)
+    page = Page.of(masked, form)
     room = page.room_for(budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM)
     for _ in range(RECUTS):
         if room < 2:  # not even {} fits: masking cannot be made to fit
             break
-        cut = page.resumed(fit_budget(page.body, room, HINT_RESUME if callable(resume) else HINT), resume)
-        shaped, _ = map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 2)
+        fitted = fit_budget(page.body, room, form.hint(callable(resume)))
+        cut = page.resumed(fitted, resume)
+        shaped, _ = map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 4)
         masks = count_masks(compact_json(shaped))
         redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}
@@ -103,8 +124,10 @@ def finish(
         if len(text) <= budget:
             structured = result if form.json else None
             return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
-        # Masking (or the table's header) grew the text by some ratio: shrink what the cut keeps by it.
-        room = min(room, len(compact_json(cut))) * budget // len(text) - 1
+        # A cursor, the notes or the table's header grew the text by some ratio: shrink the cut by it,
+        # and by at least the excess, so that the next cut is smaller than this one.
+        kept = min(room, len(compact_json(fitted)))
+        room = min(kept * budget // len(text), kept - (len(text) - budget)) - 1
     raise ToolError(
         "The result could not be cut to fit the result budget (DD_MCP_MAX_RESULT_CHARS) once its secrets were "
         "masked. Ask for fewer items or a narrower query."

@@ -99,3 +99,20 @@ async def test_a_field_name_outside_the_grammar_is_refused_by_name(name: str) ->
         result = await client.call_tool("get_monitors", {"fields": [name]})
     assert result.is_error
     assert result.content[0].text.startswith("Invalid argument 'fields'")  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_span_error_message_is_cut_to_300_and_whole_by_fields() -> None:
+    long = "timeout talking to payments " + "x" * 1000
+    span = {"attributes": {"trace_id": "1", "span_id": "2", "service": "web", "custom": {"error": {"message": long}}}}
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/api/v2/spans/events/search").respond(200, json={"data": [span]})
+        async with connect() as client:
+            plain = await client.call_tool("list_spans", {})
+            whole = await client.call_tool("list_spans", {"fields": ["error.message"]})
+    assert plain.structured_content is not None
+    assert whole.structured_content is not None
+    (shown,) = plain.structured_content["spans"]
+    assert shown["error"]["message"] == long[:300] + "…"
+    (asked,) = whole.structured_content["spans"]
+    assert asked["attributes"] == {"error.message": long}

@@ -11,6 +11,7 @@ from dd_mcp_server.common.aggregates import aggregate_result
 from dd_mcp_server.common.attributes import ALL, picked, queried_attributes
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.common.traces import build_tree, service_breakdown
 from dd_mcp_server.services.datadog import next_cursor
@@ -31,6 +32,7 @@ from dd_mcp_server.tools.base import (
 from dd_mcp_server.tools.results import listing, narrow
 
 TRACE_PAGE = 1000
+MESSAGE_CHARS = 300  # of an error message in a span list: the rest is one `fields` away
 TRACE_MAX_PAGES = 5
 SERVICE_PAGE = 100
 SERVICE_MAX_PAGES = 10
@@ -78,7 +80,7 @@ def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
         "start": attributes.get("start_timestamp"),
         "duration_ms": _duration_ms(custom.get("duration")),
         "status": "error" if failed else "ok",
-        "error": drop_empty({k: error.get(k) for k in ("type", "message")}) if isinstance(error, dict) else None,
+        "error": _error(error) if isinstance(error, dict) else None,
         "http_status": (custom.get("http") or {}).get("status_code"),
         "host": attributes.get("host"),
         "env": attributes.get("env"),
@@ -87,6 +89,13 @@ def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
         shaped["attributes"] = custom
     elif keep:
         shaped["attributes"] = picked([custom, attributes], keep)
+    return drop_empty(shaped)  # type: ignore[no-any-return]
+
+
+def _error(error: dict[str, Any]) -> dict[str, Any]:
+    """A span's error type and message, the message cut to MESSAGE_CHARS (fields=['error.message'] has it whole)."""
+    message = error.get("message")
+    shaped = {"type": error.get("type"), "message": clip(message, MESSAGE_CHARS) if isinstance(message, str) else None}
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 

@@ -64,9 +64,22 @@ def test_nested_objects_become_dotted_columns_and_lists_of_scalars_one_cell() ->
 
 @pytest.mark.parametrize(
     "record",
-    [{"links": [{"url": "https://x"}]}, {"a.b": 1}, {"": 1}, {"x": {"a.b": 1}}, {"nested": [[1]]}],
-    ids=["list of objects", "dotted key", "empty key", "dotted key inside", "list of lists"],
+    [{"links": [{"url": "https://x"}, 1]}, {"a.b": 1}, {"": 1}, {"x": {"a.b": 1}}, {"nested": [[1]]}],
+    ids=["objects mixed with values", "dotted key", "empty key", "dotted key inside", "list of lists"],
 )
+def test_a_list_of_objects_becomes_numbered_columns_after_the_values() -> None:
+    record = {"links": [{"name": "Runbook", "url": "https://r"}, {"name": "Source"}], "team": "core", "tags": []}
+    flat = flatten(record)
+    assert flat == {
+        "team": "core",
+        "tags": "",
+        "links.0.name": "Runbook",
+        "links.0.url": "https://r",
+        "links.1.name": "Source",
+    }
+    assert list(flat or {}) == ["team", "tags", "links.0.name", "links.0.url", "links.1.name"]
+
+
 def test_a_record_that_cannot_be_a_row_is_not_flattened(record: dict[str, Any]) -> None:
     assert flatten(record) is None
 

@@ -8,12 +8,13 @@ and with its type. CSV was measured too: 3-10% smaller on the demo organisation,
 types (`"304"` and `304`, null and `""` read the same) and splits a cell with a newline over lines.
 
 A record becomes a row when every value is a scalar: nested objects are flattened to dotted
-columns (`http.status_code`) and lists of scalars are joined into one cell with commas. A record
-holding a list of objects cannot be a row: the list then stays JSON.
+columns (`http.status_code`), lists of objects to numbered ones (`links.0.url`), and lists of
+scalars are joined into one cell with commas.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 SHARED = "all_rows"  # the values every row has, said once above the rows
@@ -24,21 +25,25 @@ _MISSING = object()
 
 
 def flatten(record: dict[str, Any]) -> dict[str, Scalar] | None:
-    """`record` with nested objects as dotted columns and lists of scalars joined; None if it cannot be a row.
+    """`record` as one row: nested objects as dotted columns, lists of scalars joined into one cell,
+    lists of objects as numbered columns (`links.0.url`); None if it cannot be a row.
 
-    A key holding a dot could not be told from a nested one, and an empty key cannot be a column:
-    such a record is not flattened.
+    A key holding a dot could not be told from a nested one, an empty key cannot be a column, and
+    a list mixing objects with other values (or holding lists) has no column form: such a record
+    is not flattened. Columns come level by level, in the record's order.
     """
     flat: dict[str, Scalar] = {}
-    pending: list[tuple[str, dict[str, Any]]] = [("", record)]
+    pending: deque[tuple[str, dict[str, Any]]] = deque([("", record)])
     while pending:
-        prefix, node = pending.pop()
+        prefix, node = pending.popleft()
         for key, value in node.items():
             if not isinstance(key, str) or not key or "." in key:
                 return None
             column = prefix + key
             if isinstance(value, dict):
                 pending.append((column + ".", value))
+            elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+                pending.extend((f"{column}.{index}.", item) for index, item in enumerate(value))
             elif isinstance(value, list):
                 if any(isinstance(item, dict | list) for item in value):
                     return None

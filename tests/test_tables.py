@@ -14,15 +14,16 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 import toon_format
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.tables import SHARED, flatten, tabulate, toon
 from dd_mcp_server.demo.api import DemoApi
 from dd_mcp_server.demo.org import Org
 from dd_mcp_server.tools import TOOLSETS
-from tests.conftest import NOW, connect
+from tests.conftest import BASE, NOW, connect
 from tests.test_fuzz_answers import ARGUMENTS
 
 AWKWARD = ["a,b", "tab\there", 'say "hi"', "line\nnext", "ünï €", "", " padded ", "123", "true", "null", "-x", "a:b"]
@@ -62,11 +63,6 @@ def test_nested_objects_become_dotted_columns_and_lists_of_scalars_one_cell() ->
     }
 
 
-@pytest.mark.parametrize(
-    "record",
-    [{"links": [{"url": "https://x"}, 1]}, {"a.b": 1}, {"": 1}, {"x": {"a.b": 1}}, {"nested": [[1]]}],
-    ids=["objects mixed with values", "dotted key", "empty key", "dotted key inside", "list of lists"],
-)
 def test_a_list_of_objects_becomes_numbered_columns_after_the_values() -> None:
     record = {"links": [{"name": "Runbook", "url": "https://r"}, {"name": "Source"}], "team": "core", "tags": []}
     flat = flatten(record)
@@ -80,6 +76,11 @@ def test_a_list_of_objects_becomes_numbered_columns_after_the_values() -> None:
     assert list(flat or {}) == ["team", "tags", "links.0.name", "links.0.url", "links.1.name"]
 
 
+@pytest.mark.parametrize(
+    "record",
+    [{"links": [{"url": "https://x"}, 1]}, {"a.b": 1}, {"": 1}, {"x": {"a.b": 1}}, {"nested": [[1]]}],
+    ids=["objects mixed with values", "dotted key", "empty key", "dotted key inside", "list of lists"],
+)
 def test_a_record_that_cannot_be_a_row_is_not_flattened(record: dict[str, Any]) -> None:
     assert flatten(record) is None
 
@@ -229,3 +230,35 @@ async def test_the_table_holds_exactly_the_records_of_the_json_form(tool: str, o
     if "from" in expected:
         assert f"window {expected['from']} to {expected['to']} UTC" in header
     assert len(text) <= len(as_json.content[0].text) + len(header) + 1  # type: ignore[union-attr]
+
+
+keys = st.one_of(st.sampled_from(["", ".", "a.b", "x", "1", "[0]", "#", "-", "key: value", '"q"']), st.text(max_size=5))
+values = st.recursive(
+    scalars | st.text(max_size=300),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.dictionaries(keys, values, max_size=4), min_size=1, max_size=4), st.integers(0, 120))
+@pytest.mark.anyio
+async def test_any_attributes_in_the_table_form_give_a_readable_answer_within_the_budget(
+    attributes: list[dict[str, Any]], depth: int
+) -> None:
+    deep: Any = "bottom"
+    for _ in range(depth):
+        deep = {"d": deep}
+    logs = [
+        {"id": str(n), "attributes": {"message": "m", "attributes": {**a, "deep": deep}}}
+        for n, a in enumerate(attributes)
+    ]
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/api/v2/logs/events/search").respond(200, json={"data": logs})
+        async with connect(env={"DD_MCP_OUTPUT": "table", "DD_MCP_MAX_RESULT_CHARS": "4000"}) as client:
+            result = await client.call_tool("search_logs", {"fields": ["*"]})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert not result.is_error, text
+    assert len(text) <= 4000
+    _, answer = read_table(text, "logs")
+    assert answer["_note"]

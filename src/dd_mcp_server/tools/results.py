@@ -213,7 +213,7 @@ class Page:
         if not isinstance(records, list) or not records:
             return None
         if not any(isinstance(record, dict | list) for record in records):  # names: TOON writes them inline
-            return toon(result)
+            return written(result)
         found = tabulate(records)
         if found is None:
             return None
@@ -223,7 +223,7 @@ class Page:
             if key == listing.rows and shared:
                 document[SHARED] = shared
             document[key] = rows if key == listing.rows else value
-        return toon(document)
+        return written(document)
 
     def header(self, result: dict[str, Any], listing: Listing) -> str:
         """One line: how many records are shown and whether more exist, the window, the link template."""
@@ -237,3 +237,11 @@ class Page:
         if listing.link:
             said.append(f"each at {self.form.app}/{listing.link}")
         return "; ".join(said)
+
+
+def written(document: dict[str, Any]) -> str | None:
+    """`document` as TOON, or None when TOON refuses it (nested too deep for its encoder): JSON then."""
+    try:
+        return toon(document)
+    except (ValueError, TypeError):
+        return None

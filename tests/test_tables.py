@@ -19,7 +19,7 @@ import toon_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dd_mcp_server.common.tables import SHARED, flatten, tabulate, toon
+from dd_mcp_server.common.tables import EVERY_ROW, SHARED, common_items, flatten, tabulate, toon
 from dd_mcp_server.demo.api import DemoApi
 from dd_mcp_server.demo.org import Org
 from dd_mcp_server.tools import TOOLSETS
@@ -34,14 +34,33 @@ def read_table(text: str, rows_key: str) -> tuple[str, dict[str, Any]]:
     header, _, body = text.partition("\n")
     document = json.loads(body) if body.startswith("{") else toon_format.decode(body)
     shared = document.pop(SHARED, {})
-    document[rows_key] = [{**shared, **row} if isinstance(row, dict) else row for row in document[rows_key]]
+    every = {k.removesuffix(EVERY_ROW): v for k, v in shared.items() if k.endswith(EVERY_ROW)}
+    columns = {k: v for k, v in shared.items() if not k.endswith(EVERY_ROW)}
+    document[rows_key] = [
+        {**columns, **row, **{k: ",".join(filter(None, [row.get(k), v])) for k, v in every.items()}}
+        if isinstance(row, dict)
+        else row
+        for row in document[rows_key]
+    ]
     return header, document
 
 
-def as_listed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records as a list view holds them: nulls dropped, and columns empty in every record dropped."""
+def read_shared(text: str) -> dict[str, Any]:
+    """What a list answer says every row shares."""
+    body = text.partition("\n")[2]
+    document = json.loads(body) if body.startswith("{") else toon_format.decode(body)
+    shared: dict[str, Any] = document.get(SHARED, {})
+    return shared
+
+
+def as_listed(records: list[dict[str, Any]], sets: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Records as a list view holds them: nulls dropped, columns empty in every record dropped, and
+    the joined cells of `sets` (lists whose shared items are said once) read as sets."""
     empty = {k for r in records for k in r if all(other.get(k) in (None, "") for other in records)}
-    return [{k: v for k, v in r.items() if v is not None and k not in empty} for r in records]
+    return [
+        {k: ",".join(sorted(v.split(","))) if k in sets and isinstance(v, str) else v for k, v in r.items()}
+        for r in ({k: v for k, v in r.items() if v is not None and k not in empty} for r in records)
+    ]
 
 
 # -- flatten ----------------------------------------------------------------------------------------
@@ -101,6 +120,29 @@ def test_values_of_different_types_are_not_shared() -> None:
 def test_a_missing_column_is_null_in_that_row_and_rows_alike_stay_rows() -> None:
     assert tabulate([{"a": 1, "b": 2}, {"a": 1}]) == ({"a": 1}, [{"b": 2}, {"b": None}])
     assert tabulate([{"a": 1}, {"a": 1}]) == ({}, [{"a": 1}, {"a": 1}])
+
+
+def test_items_every_list_holds_are_said_once_and_taken_out_of_each() -> None:
+    records = [{"id": 1, "tags": ["team:a", "env:prod"]}, {"id": 2, "tags": ["env:prod", "team:b", 1]}]
+    assert common_items(records) == (
+        {"tags" + EVERY_ROW: "env:prod"},
+        [{"id": 1, "tags": ["team:a"]}, {"id": 2, "tags": ["team:b", 1]}],
+    )
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [{"tags": ["a"]}],
+        [{"tags": ["a"]}, {"tags": "a"}],
+        [{"tags": ["a"]}, {}],
+        [{"n": [1]}, {"n": [True]}],
+        [{"links": [{"a": 1}]}, {"links": [{"a": 1}]}],
+    ],
+    ids=["one record", "not a list in another", "missing in another", "1 is not true", "objects"],
+)
+def test_nothing_is_said_once_unless_every_record_lists_it(records: list[dict[str, Any]]) -> None:
+    assert common_items(records) == ({}, records)
 
 
 def test_records_holding_objects_are_not_a_table() -> None:
@@ -221,7 +263,8 @@ async def test_the_table_holds_exactly_the_records_of_the_json_form(tool: str, o
     records = expected[rows_key]
     flat = [(flatten(r) or r) if isinstance(r, dict) else r for r in records]
     if all(isinstance(r, dict) and not any(isinstance(v, dict | list) for v in r.values()) for r in flat):
-        assert canonical(as_listed(found[rows_key])) == canonical(as_listed(flat))
+        sets = tuple(k.removesuffix(EVERY_ROW) for k in read_shared(text) if k.endswith(EVERY_ROW))
+        assert canonical(as_listed(found[rows_key], sets)) == canonical(as_listed(flat, sets))
     else:  # not rows: the records as they are, in JSON or TOON
         assert canonical(found[rows_key]) == canonical(records)
     rest = {k: v for k, v in expected.items() if k not in (rows_key, "from", "to")}

@@ -18,6 +18,7 @@ from collections import deque
 from typing import Any
 
 SHARED = "all_rows"  # the values every row has, said once above the rows
+EVERY_ROW = ", in every row too"  # after a list field's name in SHARED: items every row's list also holds
 JOIN = ","
 
 Scalar = str | int | float | bool | None
@@ -51,6 +52,39 @@ def flatten(record: dict[str, Any]) -> dict[str, Scalar] | None:
             else:
                 flat[column] = value
     return flat
+
+
+def common_items(records: list[dict[str, Any]]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The items of a list field that every record's list holds (`env:prod` in every monitor's tags),
+    said once as `{"tags, in every row too": "env:prod"}`, and the records without them.
+
+    Only top-level lists of scalars, and only across two records or more; items are equal when of
+    one type and value (1 and true differ).
+    """
+    if len(records) < 2:
+        return {}, records
+    said: dict[str, str] = {}
+    common: dict[str, set[tuple[type, Scalar]]] = {}
+    for key, value in records[0].items():
+        if isinstance(value, list) and value and not any(isinstance(item, dict | list) for item in value):
+            every = {(type(item), item) for item in value}
+            for record in records[1:]:
+                other = record.get(key)
+                every &= {(type(i), i) for i in other} if isinstance(other, list) and _scalars(other) else set()
+            if every:
+                common[key] = every
+                said[key + EVERY_ROW] = JOIN.join(_cell_text(i) for i in value if (type(i), i) in every)
+    if not common:
+        return {}, records
+    rest = [
+        {k: [i for i in v if (type(i), i) not in common[k]] if k in common else v for k, v in record.items()}
+        for record in records
+    ]
+    return said, rest
+
+
+def _scalars(items: list[Any]) -> bool:
+    return not any(isinstance(item, dict | list) for item in items)
 
 
 def _cell_text(item: Scalar) -> str:

@@ -17,7 +17,7 @@ from mcp_types import CallToolResult, TextContent
 
 from dd_mcp_server.common.budget import HINT, compact_json, fit_budget
 from dd_mcp_server.common.redact import Redactor, count_masks
-from dd_mcp_server.common.tables import SHARED, flatten, tabulate, toon
+from dd_mcp_server.common.tables import SHARED, common_items, flatten, tabulate, toon
 from dd_mcp_server.common.text import MAX_DEPTH, clean_text, map_json
 
 ToolFunction = Callable[..., Awaitable[dict[str, Any]]]
@@ -167,9 +167,10 @@ class Page:
         if isinstance(body.get("from"), str) and isinstance(body.get("to"), str):
             window = f"{body.pop('from')} to {body.pop('to')}"
         records = body[listing.rows]
-        flat = [flatten(record) if isinstance(record, dict) else None for record in records]
+        every, rest = common_items(records) if all(isinstance(r, dict) for r in records) else ({}, records)
+        flat = [flatten(record) if isinstance(record, dict) else None for record in rest]
         if records and all(record is not None for record in flat):
-            body[listing.rows] = flat
+            body = {k: v for key, value in body.items() for k, v in _placed(key, value, listing.rows, flat, every)}
         return cls(body, form, window, len(records))
 
     def resumed(self, cut: dict[str, Any], resume: Any) -> dict[str, Any]:
@@ -220,8 +221,10 @@ class Page:
         shared, rows = found
         document: dict[str, Any] = {}
         for key, value in result.items():
-            if key == listing.rows and shared:
-                document[SHARED] = shared
+            if key == SHARED:
+                continue
+            if key == listing.rows and (shared or result.get(SHARED)):
+                document[SHARED] = {**(result.get(SHARED) or {}), **shared}
             document[key] = rows if key == listing.rows else value
         return written(document)
 
@@ -237,6 +240,13 @@ class Page:
         if listing.link:
             said.append(f"each at {self.form.app}/{listing.link}")
         return "; ".join(said)
+
+
+def _placed(key: str, value: Any, rows: str, flat: list[Any], every: dict[str, str]) -> list[tuple[str, Any]]:
+    """An entry of the body, the rows replaced by their flat form with what every row shares before them."""
+    if key != rows:
+        return [(key, value)]
+    return [(SHARED, every), (rows, flat)] if every else [(rows, flat)]
 
 
 def written(document: dict[str, Any]) -> str | None:

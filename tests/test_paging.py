@@ -400,15 +400,16 @@ async def test_walking_every_demo_page_gives_the_whole_set_in_order_once(case: D
     assert cursor is None
 
 
-@pytest.mark.parametrize(
-    ("tool", "key", "args"),
-    [
-        ("search_logs", "logs", {"query": "service:payments"}),
-        ("list_spans", "spans", {"query": "service:checkout"}),
-        ("search_rum_events", "events", {}),
-        ("get_events", "events", {"start": "now-1d"}),
-    ],
-)
+# Each demo search (tool, the answer's key, arguments) whose matches span several pages.
+SEARCHES = [
+    ("search_logs", "logs", {"query": "service:payments"}),
+    ("list_spans", "spans", {"query": "service:checkout"}),
+    ("search_rum_events", "events", {}),
+    ("get_events", "events", {"start": "now-1d"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "key", "args"), SEARCHES)
 @pytest.mark.anyio
 async def test_walking_demo_search_pages_gives_every_match_newest_first_once(
     tool: str, key: str, args: dict[str, Any]
@@ -464,15 +465,7 @@ async def test_pages_cut_by_the_budget_resume_after_the_last_row_shown(case: Dem
     assert got == case.expected(org)
 
 
-@pytest.mark.parametrize(
-    ("tool", "key", "args"),
-    [
-        ("search_logs", "logs", {"query": "service:payments"}),
-        ("list_spans", "spans", {"query": "service:checkout"}),
-        ("search_rum_events", "events", {}),
-        ("get_events", "events", {"start": "now-1d"}),
-    ],
-)
+@pytest.mark.parametrize(("tool", "key", "args"), SEARCHES)
 @pytest.mark.anyio
 async def test_search_pages_cut_by_the_budget_resume_after_the_last_row_shown(
     tool: str, key: str, args: dict[str, Any]

@@ -270,6 +270,9 @@ async def test_the_table_holds_exactly_the_records_of_the_json_form(tool: str, o
     rest = {k: v for k, v in expected.items() if k not in (rows_key, "from", "to")}
     assert {k: v for k, v in found.items() if k != rows_key} == rest
     assert header.startswith(f"{len(records)} {rows_key}")
+    total = expected.get("total", expected.get("total_matching"))
+    assert (f"; {total} in all" in header) == isinstance(total, int), header
+    assert ("more: call again with cursor=next_cursor" in header) == ("next_cursor" in expected), header
     if "from" in expected:
         assert f"window {expected['from']} to {expected['to']} UTC" in header
     assert len(text) <= len(as_json.content[0].text) + len(header) + 1  # type: ignore[union-attr]

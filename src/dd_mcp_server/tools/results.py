@@ -229,10 +229,14 @@ class Page:
         return written(document)
 
     def header(self, result: dict[str, Any], listing: Listing) -> str:
-        """One line: how many records are shown and whether more exist, the window, the link template."""
+        """One line: how many records are shown, of how many when Datadog says, whether more exist, the
+        window, the link template."""
         records = result.get(listing.rows)
         shown = len(records) if isinstance(records, list) else 0
         said = [f"{shown} {listing.rows}" + (f" of {self.records} on this page" if shown < self.records else "")]
+        total = next((result[k] for k in ("total", "total_matching") if k in result), None)
+        if isinstance(total, int) and not isinstance(total, bool):
+            said.append(f"{total} in all")
         if "next_cursor" in result:
             said.append("more: call again with cursor=next_cursor")
         if self.window:

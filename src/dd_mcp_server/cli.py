@@ -1,4 +1,5 @@
-"""Command line: `dd-mcp-server` serves MCP over stdio; `--demo` serves the built-in sample organisation.
+"""Command line: `dd-mcp-server` serves MCP over stdio; `--demo` serves the built-in sample organisation;
+`dd-mcp-server audit verify PATH...` checks an audit trail (audit/command.py).
 
 stdout carries JSON-RPC only; stderr is the other output channel, and the keys must never appear
 there either. Once the keys are known, `sys.stderr` is replaced by a writer that masks them in
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import TextIO, cast
 
 from dd_mcp_server import __version__
+from dd_mcp_server.audit.command import add_parser as add_audit_parser
+from dd_mcp_server.audit.command import run as run_audit
 from dd_mcp_server.common.redact import Redactor
 from dd_mcp_server.config import LOG_LEVELS, ConfigError, load_settings
 
@@ -43,6 +46,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=LOG_LEVELS,
         help="what to log on stderr (overrides DD_MCP_LOG_LEVEL; default WARNING)",
     )
+    add_audit_parser(parser.add_subparsers(dest="command", metavar="COMMAND"))
     return parser.parse_args(argv)
 
 
@@ -99,6 +103,8 @@ def configure_stderr(keys: Sequence[str], level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "audit":
+        return run_audit(args)
     try:
         settings = load_settings(os.environ, demo=args.demo)
     except ConfigError as exc:

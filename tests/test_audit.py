@@ -5,6 +5,7 @@ every edit, deletion, insertion, move, cut or gap."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import itertools
 import json
 import logging
@@ -58,6 +59,10 @@ def test_a_written_trail_verifies_and_starts_from_its_seed(tmp_path: Path) -> No
     assert records[0]["prev"] == records[0]["seed"]
     assert len(records[0]["seed"]) == 64
     assert [r["prev"] for r in records[1:]] == [r["hash"] for r in records[:-1]]
+    for record in records:  # the documented recipe, so any other verifier can check the trail
+        body = {k: v for k, v in record.items() if k != "hash"}
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert record["hash"] == hashlib.sha256(canonical.encode()).hexdigest()
     assert records[1]["time"].endswith("Z")
     assert len(records[1]["time"]) == len("2026-11-24T12:00:00.000Z")
     assert "déjà vu ✓" in path.read_text("utf-8")

@@ -453,11 +453,6 @@ def test_bad_settings_are_one_line_errors_naming_the_variable(var: str, raw: str
     assert refused({**KEYS, var: raw}).startswith(f"{var}=")
 
 
-def test_audit_log_is_not_a_setting() -> None:
-    settings = load_settings({**KEYS, "DD_MCP_AUDIT_LOG": "/tmp/audit.jsonl"})
-    assert not hasattr(settings, "audit_log")
-
-
 # -- proxy -----------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO, cast
 
 from dd_mcp_server import __version__
@@ -114,6 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for warning in settings.warnings:
         log.warning(warning)
 
+    trail = None
+    if settings.audit_log:
+        from dd_mcp_server.audit.trail import AuditError, Trail
+
+        try:
+            trail = Trail.open(Path(settings.audit_log).expanduser(), settings.audit_max_bytes)
+        except AuditError as exc:
+            print(f"dd-mcp-server: DD_MCP_AUDIT_LOG: {exc}", file=sys.stderr)
+            return 2
+
     from dd_mcp_server.server import build_server
 
     transport = None
@@ -125,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from dd_mcp_server.stdio import serve_stdio
 
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(serve_stdio, build_server(settings, transport=transport))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(serve_stdio, build_server(settings, transport=transport, trail=trail))
+    finally:
+        if trail:
+            trail.close()
     return 0

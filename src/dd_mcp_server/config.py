@@ -64,6 +64,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 MIN_MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
 RESPONSE_BYTES = (DEFAULT_MAX_RESPONSE_BYTES, MIN_MAX_RESPONSE_BYTES, MAX_MAX_RESPONSE_BYTES)
+# One recording file before it rotates.
+AUDIT_BYTES = (50 * 1024 * 1024, 64 * 1024, 10 * 1024 * 1024 * 1024)
 
 # One DNS label: letters, digits and inner hyphens, at most 63 characters (lower case: callers lower first).
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -98,6 +100,9 @@ class Settings:
     toolsets: tuple[str, ...] = TOOLSETS
     redact: bool = True
     output: str = "table"
+    audit_log: str | None = None  # DD_MCP_AUDIT_LOG: where every call is recorded; None: nothing is
+    audit_max_bytes: int = AUDIT_BYTES[0]
+    audit_responses: bool = False  # DD_MCP_AUDIT_RESPONSES=full: the returned text too, not only its digest
     log_level: str = DEFAULT_LOG_LEVEL
     proxy: str | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
@@ -140,6 +145,9 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         toolsets=_toolsets(env),
         redact=_on_off(env, "DD_MCP_REDACT", default=True),
         output=_output(env),
+        audit_log=env.get("DD_MCP_AUDIT_LOG", "").strip() or None,
+        audit_max_bytes=_whole(env, "DD_MCP_AUDIT_MAX_BYTES", "bytes", AUDIT_BYTES),
+        audit_responses=_audit_responses(env),
         log_level=_log_level(env),
         proxy=None if demo else proxy_for(base_url, env),
         warnings=(site_warning,) if site_warning else (),
@@ -416,6 +424,16 @@ def _output(env: Mapping[str, str]) -> str:
         f"DD_MCP_OUTPUT={_shown(raw)} must be table (the default: text only, lists as tables) or json "
         "(compact JSON text plus structured content, for programmatic clients)"
     )
+
+
+def _audit_responses(env: Mapping[str, str]) -> bool:
+    """DD_MCP_AUDIT_RESPONSES: `digest` (default, the SHA-256 of each answer) or `full` (the answer itself)."""
+    raw = _ascii_lower(env.get("DD_MCP_AUDIT_RESPONSES", "").strip())
+    if raw in ("", "digest"):
+        return False
+    if raw == "full":
+        return True
+    raise ConfigError(f"DD_MCP_AUDIT_RESPONSES={_shown(raw)} must be digest (the default) or full")
 
 
 def app_url(site: str) -> str:

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -21,7 +21,9 @@ from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
+from dd_mcp_server.audit.recorder import Recorder
 from dd_mcp_server.common.argtypes import text_problem, type_problem
+from dd_mcp_server.common.redact import Redactor
 from dd_mcp_server.common.text import clean_text
 from dd_mcp_server.config import Settings
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
@@ -29,6 +31,9 @@ from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.base import READ_ONLY, VOCABULARY, ToolState, as_tool, description
 
 # Said once here, not in every tool: each argument description names the term it uses (issue 13).
+if TYPE_CHECKING:
+    from dd_mcp_server.audit.trail import Trail
+
 INSTRUCTIONS = "\n".join(
     [
         "Read-only access to one Datadog organisation: metrics, logs, monitors, dashboards, hosts, events, "
@@ -52,12 +57,19 @@ def build_server(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
     retry: RetryPolicy | None = None,
+    trail: Trail | None = None,
 ) -> MCPServer[ToolState]:
     """The server with the toolsets `settings` names.
 
     `transport` replaces the network (the demo, tests); `clock` fixes "now" for relative times and
-    `retry` the retry waits (tests).
+    `retry` the retry waits (tests); with `trail`, every call is recorded there (DD_MCP_AUDIT_LOG).
     """
+
+    recorder = (
+        Recorder(trail, settings, Redactor((settings.api_key, settings.app_key), detect=settings.redact))
+        if trail
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ToolState]) -> AsyncIterator[ToolState]:
@@ -66,6 +78,8 @@ def build_server(
             yield ToolState(client=client, settings=settings, now=clock)
         finally:
             await client.aclose()
+            if recorder:
+                recorder.end()
 
     selected = [fn for toolset in settings.toolsets for fn in TOOLSETS[toolset]]
     known = {fn.__name__: arguments_of(fn) for fn in selected}
@@ -84,7 +98,7 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[ArgumentErrors(known)],
+        middleware=[*([recorder] if recorder else []), ArgumentErrors(known)],
     )
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dd_mcp_server.audit.chain import line, parse, seal
-from dd_mcp_server.audit.verify import verify as verify  # the checker lives in verify.py; importable from here
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock

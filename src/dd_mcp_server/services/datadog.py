@@ -354,11 +354,13 @@ class DatadogClient:
             try:
                 answer = await self._exchange(method, path, params, body)
             except httpx.TransportError as exc:
+                _sent(method, path, None, None, 0, type(exc).__name__)
                 if final:
                     raise transport_error(exc, method, path, self.site, attempt, waited) from None
                 delay = self._retry.backoff_delay(attempt)
             else:
                 status = answer.response.status_code
+                _sent(method, path, status, answer.response.headers.get("x-request-id"), len(answer.content))
                 if status == 429 and not final:
                     delay = self._retry.rate_limit_delay(rate_limit_reset(answer.response.headers), attempt)
                 elif status in RETRY_STATUSES and not final:
@@ -465,6 +467,17 @@ class Answer:
 # What Datadog's answers in one tool call had to have fixed (numbers that are not numbers, values
 # nested too deeply), so the result can say so. The tool layer sets a fresh Counter per call.
 call_fixes: ContextVar[Counter[str] | None] = ContextVar("call_fixes", default=None)
+# Every request one tool call made, for the recording (DD_MCP_AUDIT_LOG): set per call by the tool layer.
+call_requests: ContextVar[list[dict[str, Any]] | None] = ContextVar("call_requests", default=None)
+
+
+def _sent(method: str, path: str, status: int | None, request_id: str | None, size: int, error: str = "") -> None:
+    """Note one request of the current tool call: method, path, status, Datadog's x-request-id, bytes."""
+    requests = call_requests.get()
+    if requests is not None:
+        sent = {"method": method, "path": path, "status": status, "request_id": request_id, "bytes": size}
+        requests.append({k: v for k, v in {**sent, "error": error}.items() if v not in (None, "")})
+
 
 # An error body is read this far: enough for any message Datadog writes.
 ERROR_BODY_BYTES = 64 * 1024

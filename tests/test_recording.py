@@ -1,0 +1,161 @@
+"""The recording (DD_MCP_AUDIT_LOG): a session's start and end, every call, what Datadog was asked,
+what the model read (its digest, or the text with DD_MCP_AUDIT_RESPONSES=full); never a key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+import respx
+from mcp import Client, StdioServerParameters
+
+from dd_mcp_server.audit.trail import Trail
+from dd_mcp_server.audit.verify import verify
+from dd_mcp_server.config import ConfigError, load_settings
+from dd_mcp_server.server import build_server
+from tests.conftest import API_KEY, APP_KEY, BASE, NO_WAIT_RETRY, NOW, clean_env, console_script, make_settings
+
+METADATA = "/api/v1/metrics/system.cpu.user"
+
+
+async def session(path: Path, calls: list[tuple[str, dict[str, Any]]], **env: str) -> list[Any]:
+    """Run one recorded session making `calls`; the answers, once the session has ended."""
+    settings = make_settings(DD_MCP_AUDIT_LOG=str(path), **env)
+    server = build_server(settings, clock=lambda: NOW, retry=NO_WAIT_RETRY, trail=Trail.open(path))
+    async with Client(server) as client:
+        return [await client.call_tool(tool, arguments) for tool, arguments in calls]
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.anyio
+async def test_a_session_records_its_start_each_call_and_its_end_in_one_intact_chain(tmp_path: Path) -> None:
+    path = tmp_path / "audit" / "trail.jsonl"
+    with respx.mock(base_url=BASE) as mock:
+        mock.get(METADATA).respond(200, json={"type": "gauge"}, headers={"x-request-id": "req-1"})
+        mock.get("/api/v1/monitor/7").respond(404, json={"errors": ["Monitor not found"]})
+        answers = await session(
+            path,
+            [
+                ("get_metric_metadata", {"metric_name": "system.cpu.user", "include_tags": False}),
+                ("get_monitor", {"monitor_id": 7}),
+                ("get_monitor", {"monitor_id": "seven"}),
+            ],
+        )
+    events = [r for r in records(path) if r.get("event") not in ("chain",)]
+    assert [r["event"] for r in events] == ["session_start", "call", "call", "call", "session_end"]
+    start, ok, missing, refused, end = events
+    assert start["client"]["name"] == "mcp"
+    assert start["identity"]["app_key"] == "sha256:" + hashlib.sha256(APP_KEY.encode()).hexdigest()[:16]
+    assert start["site"] == "datadoghq.com"
+    assert {r["session"] for r in events} == {start["session"]}
+    assert ok["tool"] == "get_metric_metadata"
+    assert ok["arguments"] == {"metric_name": "system.cpu.user", "include_tags": False}
+    assert ok["outcome"] == "ok"
+    assert ok["requests"] == [{"method": "GET", "path": METADATA, "status": 200, "request_id": "req-1", "bytes": 16}]
+    text = answers[0].content[0].text
+    assert ok["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert ok["bytes"] == len(text.encode())
+    assert "response" not in ok  # the digest only, by default
+    assert missing["outcome"] == "error"
+    assert "does not exist" in missing["error"]
+    assert missing["requests"][0]["status"] == 404
+    assert refused["outcome"] == "error"
+    assert refused["requests"] == []  # refused before any request
+    assert refused["error"].startswith("Invalid argument 'monitor_id'")
+    assert end["calls"] == 3
+    assert verify([path]) == []
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.anyio
+async def test_full_responses_record_the_text_the_model_read(tmp_path: Path) -> None:
+    path = tmp_path / "trail.jsonl"
+    with respx.mock(base_url=BASE) as mock:
+        mock.get(METADATA).respond(200, json={"type": "gauge"})
+        (answer,) = await session(
+            path,
+            [("get_metric_metadata", {"metric_name": "system.cpu.user", "include_tags": False})],
+            DD_MCP_AUDIT_RESPONSES="full",
+        )
+    (call,) = [r for r in records(path) if r.get("event") == "call"]
+    assert call["response"] == answer.content[0].text
+
+
+@pytest.mark.anyio
+async def test_no_key_is_ever_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "trail.jsonl"
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/api/v2/logs/events/search").respond(200, json={"data": []})
+        await session(
+            path,
+            [
+                ("search_logs", {"query": f"service:web {API_KEY}"}),
+                ("search_logs", {"query": f"password={APP_KEY}", "limit": "x"}),
+                ("search_logs", {API_KEY: 1}),
+            ],
+        )
+    written = path.read_text()
+    assert "[REDACTED" in written
+    for key in (API_KEY, APP_KEY):
+        assert not any(key[i : i + 12] in written for i in range(len(key) - 11)), "a piece of a key was recorded"
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"DD_MCP_AUDIT_RESPONSES": "everything"}, "DD_MCP_AUDIT_RESPONSES='everything' must be digest"),
+        ({"DD_MCP_AUDIT_MAX_BYTES": "10"}, "DD_MCP_AUDIT_MAX_BYTES"),
+    ],
+)
+def test_recording_settings_that_cannot_work_are_refused(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_settings({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, **env})
+
+
+def test_recording_is_off_unless_a_path_is_given() -> None:
+    assert make_settings().audit_log is None
+    assert make_settings(DD_MCP_AUDIT_LOG=" /tmp/x.jsonl ").audit_log == "/tmp/x.jsonl"
+
+
+# -- the real console script -------------------------------------------------------------------------
+
+
+@pytest.mark.stdio
+@pytest.mark.anyio
+async def test_a_recorded_stdio_session_verifies_with_the_audit_command(tmp_path: Path) -> None:
+    path = tmp_path / "trail.jsonl"
+    params = StdioServerParameters(command=console_script(), args=["--demo"], env=clean_env(DD_MCP_AUDIT_LOG=str(path)))
+    async with Client(params) as client:
+        answer = await client.call_tool("get_monitors", {"group_states": ["alert"]})
+    assert not answer.is_error
+    events = [r["event"] for r in records(path)]
+    assert events == ["chain", "session_start", "call", "session_end"]
+    checked = await anyio.run_process([console_script(), "audit", "verify", str(path)], check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert b"chain intact" in checked.stdout
+
+
+@pytest.mark.stdio
+def test_a_trail_that_cannot_be_written_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [console_script(), "--demo"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=clean_env(DD_MCP_AUDIT_LOG=str(tmp_path)),  # a folder, not a file
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("dd-mcp-server: DD_MCP_AUDIT_LOG: cannot write the audit trail")

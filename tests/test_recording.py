@@ -159,3 +159,11 @@ def test_a_trail_that_cannot_be_written_stops_the_server_with_one_line(tmp_path:
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert line.startswith("dd-mcp-server: DD_MCP_AUDIT_LOG: cannot write the audit trail")
+
+
+@pytest.mark.anyio
+async def test_a_session_without_calls_still_records_its_start_and_end(tmp_path: Path) -> None:
+    path = tmp_path / "trail.jsonl"
+    await session(path, [])
+    assert [r["event"] for r in records(path)] == ["chain", "session_start", "session_end"]
+    assert verify([path]) == []

@@ -87,7 +87,11 @@ class Recorder:
         await self._append(record)
 
     def end(self) -> None:
-        """The session's last record (written at shutdown, when no call is waiting)."""
+        """The session's last record (written at shutdown, when no call is waiting); a session that
+        made no call still has its start."""
+        if not self.started:
+            self.started = True
+            self.trail.append(records.session_start(self.session, self.settings, None))
         self.trail.append(records.session_end(self.session, self.calls))
 
     async def _append(self, record: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from mcp import Client, StdioServerParameters
 
 from dd_mcp_server.audit.trail import Trail
 from dd_mcp_server.audit.verify import verify
+from dd_mcp_server.cli import main
 from dd_mcp_server.config import ConfigError, load_settings
 from dd_mcp_server.server import build_server
 from tests.conftest import API_KEY, APP_KEY, BASE, NO_WAIT_RETRY, NOW, clean_env, console_script, make_settings
@@ -167,3 +169,50 @@ async def test_a_session_without_calls_still_records_its_start_and_end(tmp_path:
     await session(path, [])
     assert [r["event"] for r in records(path)] == ["chain", "session_start", "session_end"]
     assert verify([path]) == []
+
+
+# -- audit show ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_show_lists_the_calls_and_filters_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "trail.jsonl"
+    with respx.mock(base_url=BASE) as mock:
+        mock.get(METADATA).respond(200, json={"type": "gauge"})
+        mock.get("/api/v1/monitor/7").respond(404, json={"errors": ["Monitor not found"]})
+        answers = await session(
+            path,
+            [
+                ("get_metric_metadata", {"metric_name": "system.cpu.user", "include_tags": False}),
+                ("get_monitor", {"monitor_id": 7}),
+            ],
+            DD_MCP_AUDIT_RESPONSES="full",
+        )
+    start = next(r for r in records(path) if r.get("event") == "session_start")
+
+    def shown(*options: str) -> list[str]:
+        assert main(["audit", "show", str(path), *options]) == 0
+        return capsys.readouterr().out.splitlines()
+
+    header, first, second = shown()
+    assert header.startswith("time")
+    assert " get_metric_metadata  ok  " in first
+    assert '{"metric_name":"system.cpu.user","include_tags":false}' in first
+    assert " get_monitor  error  " in second
+    assert start["session"][:8] in second
+    assert f"{start['identity']['user']}@" in second
+    assert shown("--tool", "get_monitor")[1:] == [second]
+    assert shown("--session", start["session"][:4])[1:] == [first, second]
+    assert shown("--session", "ffff0000")[1:] == []
+    assert shown("--identity", start["identity"]["app_key"])[1:] == [first, second]
+    assert shown("--since", "now-1h")[1:] == [first, second]
+    assert shown("--since", str(int(time.time()) + 3600))[1:] == []
+    full = shown("--full", "--tool", "get_metric_metadata")
+    assert full[2:] == ["    " + line for line in answers[0].content[0].text.splitlines()]
+
+
+def test_show_refuses_a_since_that_is_not_a_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "trail.jsonl"
+    path.write_text("")
+    assert main(["audit", "show", str(path), "--since", "yesterday"]) == 2
+    assert capsys.readouterr().err.startswith("dd-mcp-server audit show: --since")

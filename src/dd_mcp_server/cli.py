@@ -137,8 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dd_mcp_server.stdio import serve_stdio
 
     try:
+        server = build_server(settings, transport=transport, trail=trail)
+    except ConfigError as exc:
+        print(f"dd-mcp-server: {exc}", file=sys.stderr)
+        if trail:
+            trail.close()
+        return 2
+    try:
         with contextlib.suppress(KeyboardInterrupt):
-            anyio.run(serve_stdio, build_server(settings, transport=transport, trail=trail))
+            anyio.run(serve_stdio, server)
     finally:
         if trail:
             trail.close()

@@ -21,11 +21,12 @@ from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
+from dd_mcp_server.audit.policy import Policy
 from dd_mcp_server.audit.recorder import Recorder
 from dd_mcp_server.common.argtypes import text_problem, type_problem
 from dd_mcp_server.common.redact import Redactor
 from dd_mcp_server.common.text import clean_text
-from dd_mcp_server.config import Settings
+from dd_mcp_server.config import ConfigError, Settings
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
 from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.base import READ_ONLY, VOCABULARY, ToolState, as_tool, description
@@ -81,6 +82,10 @@ def build_server(
             if recorder:
                 recorder.end()
 
+    unknown = sorted(set(settings.deny_tools) - {fn.__name__ for fns in TOOLSETS.values() for fn in fns})
+    if unknown:
+        raise ConfigError(f"DD_MCP_DENY_TOOLS names no tool of this server: {', '.join(unknown)}")
+    policy = Policy(settings.deny_tools, tuple(re.compile(rule) for rule in settings.deny_query))
     selected = [fn for toolset in settings.toolsets for fn in TOOLSETS[toolset]]
     known = {fn.__name__: arguments_of(fn) for fn in selected}
     tools = []
@@ -98,7 +103,7 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[*([recorder] if recorder else []), ArgumentErrors(known)],
+        middleware=[*([recorder] if recorder else []), policy, ArgumentErrors(known)],
     )
 
 

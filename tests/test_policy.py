@@ -12,7 +12,7 @@ import respx
 
 from dd_mcp_server.config import ConfigError
 from dd_mcp_server.server import build_server
-from tests.conftest import BASE, clean_env, connect, console_script, make_settings
+from tests.conftest import API_KEY, BASE, clean_env, connect, console_script, make_settings
 from tests.test_recording import records, session
 
 LOGS = "/api/v2/logs/events/search"
@@ -100,3 +100,12 @@ def test_the_server_refuses_to_start_on_an_unknown_denied_tool() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == ["dd-mcp-server: DD_MCP_DENY_TOOLS names no tool of this server: drop_database"]
+
+
+@pytest.mark.anyio
+async def test_an_odd_argument_name_is_never_quoted_in_a_refusal() -> None:
+    async with connect(env={"DD_MCP_DENY_QUERY": "pii"}) as client:
+        refused = await client.call_tool("search_logs", {API_KEY: "pii"})
+    text = refused.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("Refused by policy: DD_MCP_DENY_QUERY rule 'pii' matches an argument.")
+    assert API_KEY[:12] not in text

@@ -36,8 +36,10 @@ class Policy:
         for name, text in _texts(arguments):
             for rule in self.queries:
                 if rule.search(text):
+                    # The name is the caller's: quoted only when it is a plain name (never a key or odd text).
+                    said = f"argument '{name}'" if re.fullmatch(r"[a-z_]{1,40}", name) else "an argument"
                     return (
-                        f"Refused by policy: DD_MCP_DENY_QUERY rule {rule.pattern!r} matches argument '{name}'. "
+                        f"Refused by policy: DD_MCP_DENY_QUERY rule {rule.pattern!r} matches {said}. "
                         "Do not retry it; ask the user, or search for something else."
                     )
         return None

@@ -61,16 +61,16 @@ def select(
     neither has is left out: the caller sees it is not there.
     """
     wanted = [*shown, *(name.removeprefix("@") for name in extra or ())]
-    picked: dict[str, Any] = {**full, **summary} if ALL in wanted else {}
+    chosen: dict[str, Any] = {**full, **summary} if ALL in wanted else {}
     for path in dict.fromkeys(wanted):
-        if path == ALL or pick(picked, path) is not None:
+        if path == ALL or pick(chosen, path) is not None:
             continue
         value = pick(summary, path)
         if value is None:
             value = pick(full, path)
         if value is not None:
-            place(picked, path, value)
-    return picked
+            place(chosen, path, value)
+    return chosen
 
 
 def place(record: dict[str, Any], path: str, value: Any) -> None:

@@ -46,7 +46,7 @@ def flatten(record: dict[str, Any]) -> dict[str, Scalar] | None:
             elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
                 pending.extend((f"{column}.{index}.", item) for index, item in enumerate(value))
             elif isinstance(value, list):
-                if any(isinstance(item, dict | list) for item in value):
+                if not _scalars(value):
                     return None
                 flat[column] = JOIN.join(_cell_text(item) for item in value)
             else:
@@ -66,7 +66,7 @@ def common_items(records: list[dict[str, Any]]) -> tuple[dict[str, str], list[di
     said: dict[str, str] = {}
     common: dict[str, set[tuple[type, Scalar]]] = {}
     for key, value in records[0].items():
-        if isinstance(value, list) and value and not any(isinstance(item, dict | list) for item in value):
+        if isinstance(value, list) and value and _scalars(value):
             every = {(type(item), item) for item in value}
             for record in records[1:]:
                 other = record.get(key)
@@ -84,6 +84,7 @@ def common_items(records: list[dict[str, Any]]) -> tuple[dict[str, str], list[di
 
 
 def _scalars(items: list[Any]) -> bool:
+    """No item is an object or a list: the list fits in one cell."""
     return not any(isinstance(item, dict | list) for item in items)
 
 

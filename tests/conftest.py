@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import settings as hypothesis_settings
 from mcp import Client
 
@@ -58,6 +60,20 @@ def console_script() -> str:
     found = str(beside) if beside.exists() else shutil.which("dd-mcp-server")
     assert found, "dd-mcp-server is not installed in this environment"
     return found
+
+
+def run_console(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The installed console script run to its end, in a clean environment plus `env`."""
+    return subprocess.run(
+        [console_script(), *args], input=stdin, capture_output=True, text=True, env=clean_env(**(env or {})), timeout=30
+    )
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[BlockingPortal]:
+    """An event loop in a thread, for a module whose tests drive one long-lived client from sync code."""
+    with start_blocking_portal() as running:
+        yield running
 
 
 def clean_env(**extra: str) -> dict[str, str]:

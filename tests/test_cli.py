@@ -16,7 +16,7 @@ import pytest
 
 from dd_mcp_server import __version__
 from dd_mcp_server.cli import configure_stderr
-from tests.conftest import API_KEY, APP_KEY, clean_env, console_script
+from tests.conftest import API_KEY, APP_KEY, clean_env, console_script, run_console
 
 pytestmark = pytest.mark.stdio
 
@@ -27,12 +27,6 @@ INITIALIZE = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "cli-test", "version": "1"}},
 }
-
-
-def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [console_script(), *args], input=stdin, capture_output=True, text=True, env=clean_env(**(env or {})), timeout=30
-    )
 
 
 def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str]:
@@ -67,7 +61,7 @@ def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[st
 
 
 def test_missing_keys_exit_2_with_one_line_on_stderr_and_nothing_on_stdout() -> None:
-    done = run()
+    done = run_console()
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -77,24 +71,24 @@ def test_missing_keys_exit_2_with_one_line_on_stderr_and_nothing_on_stdout() -> 
 
 
 def test_one_missing_key_is_also_refused() -> None:
-    done = run(env={"DD_API_KEY": API_KEY})
+    done = run_console(env={"DD_API_KEY": API_KEY})
     assert done.returncode == 2
     assert "DD_APP_KEY" in done.stderr
     assert API_KEY not in done.stderr
 
 
 def test_version_and_help() -> None:
-    version = run("--version")
+    version = run_console("--version")
     assert version.returncode == 0
     assert version.stdout.strip() == f"dd-mcp-server {__version__}"
-    helped = run("--help")
+    helped = run_console("--help")
     assert helped.returncode == 0
     assert "--demo" in helped.stdout
     assert "DD_API_KEY" in helped.stdout
 
 
 def test_a_bad_setting_exits_2_naming_it() -> None:
-    done = run(env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com"})
+    done = run_console(env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com"})
     assert done.returncode == 2
     assert "DD_API_URL" in done.stderr
     assert done.stdout == ""
@@ -117,12 +111,12 @@ def test_demo_serves_every_tool_without_keys() -> None:
 
 def test_log_level_flag_overrides_the_environment_and_refuses_unknown_levels() -> None:
     # asyncio says which selector it uses at DEBUG: a line only the most verbose level shows.
-    louder = run("--demo", "--log-level", "debug", env={"DD_MCP_LOG_LEVEL": "ERROR"})
+    louder = run_console("--demo", "--log-level", "debug", env={"DD_MCP_LOG_LEVEL": "ERROR"})
     assert louder.returncode == 0
     assert "DEBUG" in louder.stderr
-    quieter = run("--demo", "--log-level", "ERROR", env={"DD_MCP_LOG_LEVEL": "DEBUG"})
+    quieter = run_console("--demo", "--log-level", "ERROR", env={"DD_MCP_LOG_LEVEL": "DEBUG"})
     assert (quieter.returncode, quieter.stderr) == (0, "")
-    refused = run("--demo", "--log-level", "LOUD")
+    refused = run_console("--demo", "--log-level", "LOUD")
     assert refused.returncode == 2
     assert "--log-level" in refused.stderr
     assert refused.stdout == ""

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import pytest
 import toon_format
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from anyio.from_thread import BlockingPortal
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_types import CallToolResult, TextContent
@@ -115,12 +115,6 @@ CASES = [
     ),
     Case("slow trickle of bytes", (trickle(b'{"type": "gauge"}' + b" " * 60, 0.25),), 1, f"within {DEADLINE_S} s"),
 ]
-
-
-@pytest.fixture(scope="module")
-def portal() -> Iterator[BlockingPortal]:
-    with start_blocking_portal() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ rule; the refusal is recorded like any call; rules that cannot work stop the ser
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import respx
 
 from dd_mcp_server.config import ConfigError
 from dd_mcp_server.server import build_server
-from tests.conftest import API_KEY, BASE, clean_env, connect, console_script, make_settings
+from tests.conftest import API_KEY, BASE, connect, make_settings, run_console
 from tests.test_recording import records, session
 
 LOGS = "/api/v2/logs/events/search"
@@ -88,15 +87,7 @@ def test_a_denied_tool_that_does_not_exist_stops_the_build() -> None:
 
 @pytest.mark.stdio
 def test_the_server_refuses_to_start_on_an_unknown_denied_tool() -> None:
-    done = subprocess.run(
-        [console_script(), "--demo"],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=clean_env(DD_MCP_DENY_TOOLS="drop_database"),
-        check=False,
-    )
+    done = run_console("--demo", env={"DD_MCP_DENY_TOOLS": "drop_database"})
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == ["dd-mcp-server: DD_MCP_DENY_TOOLS names no tool of this server: drop_database"]

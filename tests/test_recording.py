@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,17 @@ from dd_mcp_server.audit.verify import verify
 from dd_mcp_server.cli import main
 from dd_mcp_server.config import ConfigError, load_settings
 from dd_mcp_server.server import build_server
-from tests.conftest import API_KEY, APP_KEY, BASE, NO_WAIT_RETRY, NOW, clean_env, console_script, make_settings
+from tests.conftest import (
+    API_KEY,
+    APP_KEY,
+    BASE,
+    NO_WAIT_RETRY,
+    NOW,
+    clean_env,
+    console_script,
+    make_settings,
+    run_console,
+)
 
 METADATA = "/api/v1/metrics/system.cpu.user"
 
@@ -148,15 +157,7 @@ async def test_a_recorded_stdio_session_verifies_with_the_audit_command(tmp_path
 
 @pytest.mark.stdio
 def test_a_trail_that_cannot_be_written_stops_the_server_with_one_line(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [console_script(), "--demo"],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=clean_env(DD_MCP_AUDIT_LOG=str(tmp_path)),  # a folder, not a file
-        check=False,
-    )
+    done = run_console("--demo", env={"DD_MCP_AUDIT_LOG": str(tmp_path)})  # a folder, not a file
     assert done.returncode == 2
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()

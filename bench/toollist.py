@@ -1,7 +1,7 @@
 """Bytes of tools/list as the model receives it (compact JSON, UTF-8): per tool, and the total.
 
 Run: .venv/bin/python bench/toollist.py
-Issue 13 asks for at most 12,000 bytes; the server keeps under 11,000 to leave room for more.
+Issue 13 asks for at most 12,000 bytes (tests/test_server.py holds it).
 """
 
 from __future__ import annotations

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dd_mcp_server.common.attributes import pick, select
+from dd_mcp_server.common.tables import flatten
+from dd_mcp_server.tools import TOOLSETS
 from tests.conftest import BASE, connect
+from tests.test_fuzz_answers import ARGUMENTS
+from tests.test_tables import LIST_TOOLS, Datadog
 
 MONITOR = {
     "id": 7,
@@ -116,3 +122,58 @@ async def test_a_span_error_message_is_cut_to_300_and_whole_by_fields() -> None:
     assert shown["error"]["message"] == long[:300] + "…"
     (asked,) = whole.structured_content["spans"]
     assert asked["attributes"] == {"error.message": long}
+
+
+@pytest.mark.anyio
+async def test_a_rum_attribute_outside_the_summary_comes_by_fields() -> None:
+    inner = {"type": "error", "context": {"cart_id": "c-42"}, "error": {"message": "boom"}}
+    event = {"attributes": {"timestamp": "2026-11-24T11:59:00Z", "service": "shop-web", "attributes": inner}}
+    with respx.mock(base_url=BASE) as mock:
+        mock.post("/api/v2/rum/events/search").respond(200, json={"data": [event]})
+        async with connect() as client:
+            plain = await client.call_tool("search_rum_events", {})
+            asked = await client.call_tool("search_rum_events", {"fields": ["@context.cart_id"]})
+            every = await client.call_tool("search_rum_events", {"fields": ["*"]})
+    rows = [r.structured_content["events"][0] for r in (plain, asked, every)]
+    assert "attributes" not in rows[0]
+    assert rows[0]["error.message"] == "boom"
+    assert rows[1]["attributes"] == {"context.cart_id": "c-42"}
+    assert rows[2]["attributes"] == inner
+
+
+# -- every list tool of records, on the demo organisation --------------------------------------------
+
+WITH_FIELDS = sorted(
+    fn.__name__ for fns in TOOLSETS.values() for fn in fns if "fields" in inspect.signature(fn).parameters
+)
+
+
+def test_every_list_of_records_takes_fields() -> None:
+    # Aggregate groups and metric names are whole in their rows: nothing more to ask for.
+    assert set(WITH_FIELDS) == set(LIST_TOOLS) - {"aggregate_logs", "aggregate_spans", "list_metrics"}
+
+
+# Spans and RUM events name their attributes by path inside `attributes` (tested above and in test_tables).
+@pytest.mark.parametrize("tool", sorted(set(WITH_FIELDS) - {"list_spans", "search_rum_events"}))
+@pytest.mark.anyio
+async def test_a_list_shows_a_summary_and_any_other_field_by_name(tool: str) -> None:
+    rows_key = LIST_TOOLS[tool]
+    async with connect(transport=httpx.MockTransport(Datadog(odd=False))) as client:
+
+        async def rows(**more: Any) -> list[dict[str, Any]]:
+            result = await client.call_tool(tool, {**ARGUMENTS[tool], **more})
+            assert not result.is_error, result.content
+            assert result.structured_content is not None
+            return [flatten(row) or row for row in result.structured_content[rows_key]]
+
+        plain, every = await rows(), await rows(fields=["*"])
+        assert plain
+        assert len(plain) == len(every)
+        for shown, whole in zip(plain, every, strict=True):
+            assert shown.items() <= whole.items()  # the summary's values, not the record's longer ones
+        hidden = sorted({key for shown, whole in zip(plain, every, strict=True) for key in whole.keys() - shown.keys()})
+        assert hidden, f"{tool}: '*' added nothing to the summary"
+        named = next(key for key in hidden if not any(part.isdigit() for part in key.split(".")))
+        asked = await rows(fields=[named])
+    assert [row.get(named) for row in asked] == [row.get(named) for row in every]
+    assert all(row.keys() - {named} <= shown.keys() for row, shown in zip(asked, plain, strict=True))

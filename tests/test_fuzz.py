@@ -476,11 +476,12 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "cursor": OFFSET,
     },
     "get_monitor": {"monitor_id": Integer(1, None, required=True)},
-    "list_dashboards": {"query": Text(200), "limit": Integer(1, 1000), "cursor": OFFSET},
+    "list_dashboards": {"query": Text(200), "limit": Integer(1, 1000), "cursor": OFFSET, "fields": FIELDS},
     "get_dashboard": {
         "dashboard_id": Text(100, 1, DATADOG_ID, ("abc-def-ghi", "a", "A_b-9"), nullable=False, required=True)
     },
     "list_hosts": {
+        "fields": FIELDS,
         "filter": Text(1000),
         "sort_field": Choice(("name", "status", "apps", "cpu", "iowait", "load")),
         "sort_dir": Choice(("asc", "desc")),
@@ -489,6 +490,7 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "cursor": OFFSET,
     },
     "get_events": {
+        "fields": FIELDS,
         "query": QUERY,
         "start": START,
         "end": END,
@@ -498,7 +500,7 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "limit": Integer(1, 1000),
         "cursor": OPAQUE,
     },
-    "list_incidents": {"query": Text(1000), "limit": Integer(1, 100), "cursor": OFFSET},
+    "list_incidents": {"query": Text(1000), "limit": Integer(1, 100), "cursor": OFFSET, "fields": FIELDS},
     "get_incident": {
         "incident_id": Text(
             100,
@@ -530,8 +532,9 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "start": START,
         "end": END,
     },
-    "list_services": {"query": Text(200), "limit": Integer(1, 100), "cursor": OFFSET},
+    "list_services": {"query": Text(200), "limit": Integer(1, 100), "cursor": OFFSET, "fields": FIELDS},
     "get_synthetics_tests": {
+        "fields": FIELDS,
         "name": Text(200),
         "tag": Text(200),
         "type": Choice(("api", "browser", "mobile")),
@@ -549,6 +552,7 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "fields": FIELDS,
     },
     "list_slos": {
+        "fields": FIELDS,
         "query": Text(500),
         "tags": Text(500),
         "ids": Texts(64, 100, shortest=1, grammar=r"[A-Za-z0-9]+"),
@@ -556,11 +560,18 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "cursor": OFFSET,
     },
     "list_downtimes": {
+        "fields": FIELDS,
         "status": Choices(("active", "scheduled", "ended", "canceled"), 4, fewest=1, nullable=False),
         "limit": Integer(1, 1000),
         "cursor": OFFSET,
     },
-    "list_notebooks": {"query": Text(200), "author_handle": Text(200), "limit": Integer(1, 100), "cursor": OFFSET},
+    "list_notebooks": {
+        "query": Text(200),
+        "author_handle": Text(200),
+        "limit": Integer(1, 100),
+        "cursor": OFFSET,
+        "fields": FIELDS,
+    },
     "get_notebook": {"notebook_id": Integer(1, None, required=True)},
 }
 # The query parameter that carries an offset cursor's page to Datadog (absent: the tool pages itself).

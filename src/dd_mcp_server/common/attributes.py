@@ -52,6 +52,19 @@ def picked(sources: list[Any], paths: list[str]) -> dict[str, Any]:
 ALL = "*"
 
 
+def resource(item: dict[str, Any]) -> dict[str, Any]:
+    """A JSON:API resource (`{id, type, attributes}`) as the one record `fields` reads: its attributes,
+    the custom `attributes` nested in them lifted beside them (logs and events keep theirs there), its id.
+    """
+    attributes = item.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise TypeError("a resource's attributes are not an object")
+    custom = attributes.get("attributes")
+    record = {**(custom if isinstance(custom, dict) else {}), **attributes, "id": item.get("id")}
+    record.pop("attributes", None)
+    return record
+
+
 def select(
     summary: dict[str, Any], shown: tuple[str, ...], full: dict[str, Any], extra: list[str] | None
 ) -> dict[str, Any]:

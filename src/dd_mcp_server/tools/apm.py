@@ -8,9 +8,9 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.aggregates import aggregate_result
-from dd_mcp_server.common.attributes import ALL, picked, queried_attributes
+from dd_mcp_server.common.attributes import ALL, picked, queried_attributes, select
 from dd_mcp_server.common.compute import parse_compute
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.common.traces import build_tree, service_breakdown
@@ -36,6 +36,8 @@ MESSAGE_CHARS = 300  # of an error message in a span list: the rest is one `fiel
 TRACE_MAX_PAGES = 5
 SERVICE_PAGE = 100
 SERVICE_MAX_PAGES = 10
+# Who owns a service and how to reach them; `fields` adds the rest (languages, integrations...).
+SERVICE_SHOWN = ("name", "team", "description", "tier", "lifecycle", "links", "contacts")
 SpanQuery = Annotated[
     str,
     Field(
@@ -199,31 +201,40 @@ async def list_services(
         str | None,
         Field(max_length=200, description="Text in name, team, description"),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Service catalog: owner team, links, contacts. Example: query='checkout'"""
     offset = offset_cursor(cursor)
     client = datadog(ctx)
-    services: list[dict[str, Any]] = []
+    schemas: list[dict[str, Any]] = []
     for number in range(SERVICE_MAX_PAGES):
         payload = await client.list_service_definitions(SERVICE_PAGE, number)
-        batch = [_service(item) for item in payload.get("data") or [] if isinstance(item, dict)]
-        services.extend(batch)
+        batch = [_schema(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+        schemas.extend(batch)
         # Without a filter, stop once the page asked for (and one more, to know if there is more) is in.
-        if len(batch) < SERVICE_PAGE or (not query and len(services) > offset + limit):
+        if len(batch) < SERVICE_PAGE or (not query and len(schemas) > offset + limit):
             break
+    services = [(_service(schema), schema) for schema in schemas]
     if query:
         needle = query.lower()
-        services = [s for s in services if needle in " ".join(str(v) for v in s.values()).lower()]
-    result: dict[str, Any] = {"services": services[offset : offset + limit], **resume_at(offset)}
+        services = [(s, schema) for s, schema in services if needle in " ".join(str(v) for v in s.values()).lower()]
+    page = [select(s, SERVICE_SHOWN, strip_metadata(schema), fields) for s, schema in services[offset : offset + limit]]
+    result: dict[str, Any] = {"services": page, **resume_at(offset)}
     if offset + limit < len(services):
         result["next_cursor"] = str(offset + limit)
     return result
 
 
-def _service(item: dict[str, Any]) -> dict[str, Any]:
-    schema = (item.get("attributes") or {}).get("schema") or {}
+def _schema(item: dict[str, Any]) -> dict[str, Any]:
+    """A service definition's schema, where Datadog keeps everything it says of the service."""
+    attributes = item.get("attributes")
+    schema = attributes.get("schema") if isinstance(attributes, dict) else None
+    return schema if isinstance(schema, dict) else {}
+
+
+def _service(schema: dict[str, Any]) -> dict[str, Any]:
     shaped = {
         "name": schema.get("dd-service"),
         "team": schema.get("team"),

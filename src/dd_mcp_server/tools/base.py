@@ -70,7 +70,7 @@ def description(fn: ToolFunction) -> str:
     """The tool's docstring as the model reads it: dedented, wrapped lines joined, the example on its own line."""
     paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
     joined = [" ".join(line.strip() for line in p.splitlines()) for p in paragraphs]
-    return "\n".join(joined).replace(" Example:", "\nExample:")
+    return "\n".join(joined).replace(" Example:", "\nE.g.")
 
 
 def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
@@ -140,7 +140,7 @@ def _where(exc: BaseException) -> str:
 # -- argument types shared by tools, so every tool describes them the same way ---------------------
 
 # The shared vocabulary. Each term is explained once, in the server's instructions, and named in the
-# descriptions of the arguments that use it ("A time. Default: now"), which keeps tools/list small
+# descriptions of the arguments that use it ("A time: seen since"), which keeps tools/list small
 # (issue 13). An error about such an argument spells the term out again (server.Argument.help).
 TIME_HELP = (
     "A time is epoch seconds, ISO 8601 ('2026-11-24T09:30:00Z') or relative to now: "
@@ -174,9 +174,9 @@ VOCABULARY = {
     "fields": FIELDS_HELP,
 }
 
-Start = Annotated[TimeArg, Field(description="A time. Default: end-1h")]
-End = Annotated[TimeArg, Field(description="A time. Default: now")]
-Cursor = Annotated[str | None, Field(description="A cursor")]
+Start = Annotated[TimeArg, Field(description="A time")]
+End = Annotated[TimeArg, Field(description="A time")]
+Cursor = Annotated[str | None, Field(description="Cursor")]
 
 
 Facet = Annotated[str, Field(min_length=1, max_length=200)]
@@ -185,7 +185,7 @@ GroupLimit = Annotated[int, Field(ge=1, le=100, description="Groups per facet")]
 FieldName = Annotated[str, Field(max_length=200, pattern=r"^(\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){0,9})$")]
 Fields = Annotated[
     list[FieldName] | None,
-    Field(max_length=30, description="More fields"),
+    Field(max_length=30, description="Fields"),
 ]
 
 

@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.attributes import select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.widgets import simplify_widgets
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing, narrow
+
+# What finds a dashboard; `fields` adds the rest (description, url, layout_type...).
+_SHOWN = ("id", "title", "author_handle", "modified_at")
 
 
 @listing("dashboards", link="dashboard/{id}")
@@ -20,10 +24,11 @@ async def list_dashboards(
         str | None,
         Field(max_length=200, description="Text in title, description"),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Dashboards: id, title, url: find a service's. Example: query='checkout'"""
+    """Dashboards by title: find a service's. Example: query='checkout'"""
     offset = offset_cursor(cursor)
     client = datadog(ctx)
     if query:
@@ -39,7 +44,8 @@ async def list_dashboards(
         payload = await client.list_dashboards(count=limit, start=offset)
         page = payload.get("dashboards") or []
         more = len(page) == limit
-    result: dict[str, Any] = {"dashboards": [_summary(d) for d in page], **resume_at(offset)}
+    dashboards = [select(_summary(d), _SHOWN, strip_metadata(d), fields) for d in page if isinstance(d, dict)]
+    result: dict[str, Any] = {"dashboards": dashboards, **resume_at(offset)}
     if more:
         result["next_cursor"] = str(offset + limit)
     return result

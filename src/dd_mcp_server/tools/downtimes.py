@@ -7,11 +7,16 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.common.attributes import resource, select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
+from dd_mcp_server.common.text import clip
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 Status = Literal["active", "scheduled", "ended", "canceled"]
+_MESSAGE_CHARS = 160  # of the first line: the rest is one `fields=['message']` away
+# What a downtime silences and when; `fields` adds the rest (timezone, mute_first_recovery_notification...).
+_SHOWN = ("id", "status", "scope", "monitor", "start", "end", "recurrences", "message")
 
 
 @listing("downtimes")
@@ -21,7 +26,8 @@ async def list_downtimes(
         list[Status],
         Field(min_length=1, max_length=4, description="States to include"),
     ] = ["active", "scheduled"],  # noqa: B006  (pydantic copies defaults; never mutated)
-    limit: Annotated[int, Field(ge=1, le=1000, description="Read per page")] = 100,
+    fields: Fields = None,
+    limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 100,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Downtimes: was an alert silenced. Example: status=['active']"""
@@ -29,7 +35,11 @@ async def list_downtimes(
     payload = await datadog(ctx).list_downtimes(list(status) == ["active"], limit, offset)
     raw = [item for item in payload.get("data") or [] if isinstance(item, dict)]
     wanted = set(status)
-    downtimes = [_downtime(item) for item in raw if (item.get("attributes") or {}).get("status") in wanted]
+    downtimes = [
+        select(_downtime(item), _SHOWN, strip_metadata(resource(item)), fields)
+        for item in raw
+        if (item.get("attributes") or {}).get("status") in wanted
+    ]
     result: dict[str, Any] = {"downtimes": downtimes, **resume_at(offset)}
     if len(raw) == limit:
         result["next_cursor"] = str(offset + limit)
@@ -52,7 +62,7 @@ def _downtime(item: dict[str, Any]) -> dict[str, Any]:
             if isinstance(r, dict)
         ],
         "timezone": schedule.get("timezone"),
-        "message": attributes.get("message"),
+        "message": clip(str(attributes.get("message") or "").strip().split("\n", 1)[0], _MESSAGE_CHARS),
     }
     return drop_empty(shaped)  # type: ignore[no-any-return]
 

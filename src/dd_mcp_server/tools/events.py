@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.attributes import resource, select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.text import clip
-from dd_mcp_server.tools.base import Cursor, End, Position, Start, datadog, search_page, window
+from dd_mcp_server.tools.base import Cursor, End, Fields, Position, Start, datadog, search_page, window
 from dd_mcp_server.tools.results import listing
 
-_MESSAGE_CHARS = 500
+_MESSAGE_CHARS = 300  # the rest is one `fields=['message']` away
+# What says what happened, where and when; `fields` adds the rest (priority, host, evt.*...).
+_SHOWN = ("id", "timestamp", "title", "message", "source", "service", "status", "alert_type", "tags")
 
 
 @listing("events")
@@ -33,6 +36,7 @@ async def get_events(
         Field(max_length=20, description="Only with all these tags"),
     ] = None,
     priority: Annotated[Literal["normal", "low"] | None, Field(description="Only this priority")] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -47,7 +51,11 @@ async def get_events(
     full_query = " ".join(terms) or "*"
     at = Position.read(cursor, limit)
     payload = await datadog(ctx).list_events(full_query, start_s * 1000, end_s * 1000, at.size, at.cursor)
-    events = [_event(e) for e in payload.get("data") or [] if isinstance(e, dict)]
+    events = [
+        select(_event(e), _SHOWN, strip_metadata(resource(e)), fields)
+        for e in payload.get("data") or []
+        if isinstance(e, dict)
+    ]
     return {"query": full_query, **search_page("events", events, payload, start_s, end_s, at)}
 
 

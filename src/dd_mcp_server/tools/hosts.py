@@ -7,10 +7,14 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.attributes import select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.timeparse import TimeArg, iso
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at, window
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at, window
 from dd_mcp_server.tools.results import listing
+
+# What tells a host apart and whether it is down or busy; `fields` adds the rest (platform, meta.*...).
+_SHOWN = ("name", "up", "muted", "last_reported", "apps", "tags", "metrics", "aliases")
 
 
 @listing("hosts")
@@ -30,8 +34,9 @@ async def list_hosts(
     sort_dir: Annotated[Literal["asc", "desc"] | None, Field(description="Sort direction")] = None,
     start: Annotated[
         TimeArg,
-        Field(description="A time: seen since. Default: now-1h"),
+        Field(description="A time: seen since"),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -39,7 +44,11 @@ async def list_hosts(
     since, _ = window(ctx, start, None)
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_hosts(filter, sort_field, sort_dir, offset, limit, since)
-    hosts = [_host(h) for h in payload.get("host_list") or [] if isinstance(h, dict)]
+    hosts = [
+        select(_host(h), _SHOWN, strip_metadata(h), fields)
+        for h in payload.get("host_list") or []
+        if isinstance(h, dict)
+    ]
     total = payload.get("total_matching")
     result: dict[str, Any] = {"hosts": hosts, "total_matching": total, **resume_at(offset)}
     if isinstance(total, int) and offset + len(hosts) < total and hosts:

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.common.attributes import resource, select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing, narrow
 
 DEFAULT_QUERY = "state:(active OR stable OR resolved)"
 _SUMMARY_KEYS = ("title", "severity", "state", "customer_impacted", "created", "detected", "resolved")
+# Every summary field is shown; `fields` adds any other of the incident's (time_to_repair, fields.teams...).
+_SHOWN = ("id", "public_id", *_SUMMARY_KEYS, "services")
 _DETAIL_KEYS = (
     "title",
     "severity",
@@ -38,9 +41,10 @@ async def list_incidents(
         str | None,
         Field(
             max_length=1000,
-            description=f"Incident search. Default: {DEFAULT_QUERY}",
+            description="Incident search",
         ),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 20,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -48,7 +52,11 @@ async def list_incidents(
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).search_incidents(query or DEFAULT_QUERY, limit, offset)
     found = ((payload.get("data") or {}).get("attributes") or {}).get("incidents") or []
-    incidents = [_summary(wrapper.get("data") or {}) for wrapper in found if isinstance(wrapper, dict)]
+    incidents = [
+        select(_summary(data), _SHOWN, strip_metadata(resource(data)), fields)
+        for data in (wrapper.get("data") for wrapper in found if isinstance(wrapper, dict))
+        if isinstance(data, dict)
+    ]
     result: dict[str, Any] = {"incidents": incidents, **resume_at(offset)}
     total = ((payload.get("data") or {}).get("attributes") or {}).get("total")
     if isinstance(total, int):

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from dd_mcp_server.common.aggregates import aggregate_result
-from dd_mcp_server.common.attributes import select
+from dd_mcp_server.common.attributes import resource, select
 from dd_mcp_server.common.compute import parse_compute
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
@@ -64,11 +64,8 @@ async def search_logs(
 
 def _shape_log(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
     """A log line as a list shows it; its other attributes (`@http.status_code`, `tags`) by `fields`."""
-    attributes = item.get("attributes") or {}
-    custom = attributes.get("attributes")
-    full = {**(custom if isinstance(custom, dict) else {}), **attributes, "id": item.get("id")}
-    full.pop("attributes", None)
-    summary = {**full, "message": clip(str(attributes.get("message") or ""), _MESSAGE_CHARS)}
+    full = resource(item)
+    summary = {**full, "message": clip(str(full.get("message") or ""), _MESSAGE_CHARS)}
     return {k: v for k, v in select(summary, _SHOWN, full, fields).items() if v not in (None, "")}
 
 

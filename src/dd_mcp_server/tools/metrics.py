@@ -79,7 +79,7 @@ async def list_metrics(
     ] = None,
     start: Annotated[
         TimeArg,
-        Field(description="A time: seen since. Default: now-1h"),
+        Field(description="A time: seen since"),
     ] = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 100,
     cursor: Cursor = None,

@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.attributes import resource, select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.widgets import definition_queries
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing, narrow
+
+# What finds a notebook; `fields` adds the rest (created, status, time...).
+_SHOWN = ("id", "name", "author", "type", "modified")
 
 
 @listing("notebooks", link="notebook/{id}")
@@ -18,13 +22,18 @@ async def list_notebooks(
     ctx: Context,
     query: Annotated[str | None, Field(max_length=200, description="Name matches")] = None,
     author_handle: Annotated[str | None, Field(max_length=200, description="Author handle")] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=100, description="Page size")] = 25,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Notebooks: find a postmortem or runbook. Example: query='postmortem'"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_notebooks(query, author_handle, limit, offset)
-    notebooks = [_summary(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    notebooks = [
+        select(_summary(item), _SHOWN, strip_metadata(resource(item)), fields)
+        for item in payload.get("data") or []
+        if isinstance(item, dict)
+    ]
     result: dict[str, Any] = {"notebooks": notebooks, **resume_at(offset)}
     if len(notebooks) == limit:
         result["next_cursor"] = str(offset + limit)

@@ -7,9 +7,13 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.common.attributes import select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
+
+# Whether an SLO is met; `fields` adds the rest (description, thresholds, query, monitor_ids...).
+_SHOWN = ("id", "name", "type", "target", "timeframe", "status", "tags")
 
 
 @listing("slos", link="slo?slo_id={id}")
@@ -24,13 +28,18 @@ async def list_slos(
         list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$", max_length=64)]] | None,
         Field(max_length=100, description="Only these SLO ids"),
     ] = None,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """SLOs: target, status, budget left: is one burning. Example: tags='service:web'"""
     offset = offset_cursor(cursor)
     payload = await datadog(ctx).list_slos(",".join(ids) if ids else None, query, tags, limit, offset)
-    slos = [_slo(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+    slos = [
+        select(_slo(item), _SHOWN, strip_metadata(item), fields)
+        for item in payload.get("data") or []
+        if isinstance(item, dict)
+    ]
     result: dict[str, Any] = {"slos": slos, **resume_at(offset)}
     if len(slos) == limit:
         result["next_cursor"] = str(offset + limit)

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common.strip import drop_empty
+from dd_mcp_server.common.attributes import select
+from dd_mcp_server.common.strip import drop_empty, strip_metadata
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogError
-from dd_mcp_server.tools.base import Cursor, datadog, offset_cursor, resume_at
+from dd_mcp_server.tools.base import Cursor, Fields, datadog, offset_cursor, resume_at
 from dd_mcp_server.tools.results import listing
 
 PAGE = 100
@@ -19,6 +20,8 @@ MAX_PAGES = 10
 RESULTS_FOR = 10
 # A latest result's status, as Datadog's monitor status of the run.
 RUN_STATUS = {0: "passed", 1: "failed", 2: "no data"}
+# What a test probes and whether it passes; `fields` adds the rest (subtype, method, config.*...).
+_SHOWN = ("public_id", "name", "type", "status", "target", "tags", "monitor_id")
 
 
 @listing("tests", link="synthetics/details/{public_id}")
@@ -32,6 +35,7 @@ async def get_synthetics_tests(
         bool,
         Field(description=f"Add latest runs (first {RESULTS_FOR} tests)"),
     ] = True,
+    fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=200, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
@@ -53,7 +57,7 @@ async def get_synthetics_tests(
         and (not type or t.get("type") == type)
         and (not status or t.get("status") == status)
     ]
-    page = [_test(t) for t in chosen[offset : offset + limit]]
+    page = [select(_test(t), _SHOWN, strip_metadata(t), fields) for t in chosen[offset : offset + limit]]
     if with_results:
         for test in [t for t in page if t.get("public_id")][:RESULTS_FOR]:
             try:

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import settings as hypothesis_settings
 from mcp import Client
 
+from dd_mcp_server.audit.trail import Trail
 from dd_mcp_server.config import Settings, load_settings
 from dd_mcp_server.server import build_server
 from dd_mcp_server.services.datadog import RetryPolicy
@@ -110,13 +112,20 @@ async def connect(
     settings: Settings | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     env: Mapping[str, str] | None = None,
+    trail: Trail | None = None,
+    **options: Any,
 ) -> AsyncIterator[Client]:
     """An in-memory MCP client connected to a fresh server whose clock reads NOW.
 
-    With no `transport`, requests go through httpx's default transport, which respx can mock.
+    With no `transport`, requests go through httpx's default transport, which respx can mock;
+    `trail` records the session; `options` are the Client's own (elicitation_callback, mode).
     """
     server = build_server(
-        settings or make_settings(**(env or {})), transport=transport, clock=lambda: NOW, retry=NO_WAIT_RETRY
+        settings or make_settings(**(env or {})),
+        transport=transport,
+        clock=lambda: NOW,
+        retry=NO_WAIT_RETRY,
+        trail=trail,
     )
-    async with Client(server) as client:
+    async with Client(server, **options) as client:
         yield client

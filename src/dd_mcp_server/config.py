@@ -106,6 +106,8 @@ class Settings:
     audit_responses: bool = False  # DD_MCP_AUDIT_RESPONSES=full: the returned text too, not only its digest
     deny_tools: tuple[str, ...] = ()  # DD_MCP_DENY_TOOLS: tools the policy refuses
     deny_query: tuple[str, ...] = ()  # DD_MCP_DENY_QUERY: regular expressions no text argument may match
+    ask_tools: tuple[str, ...] = ()  # DD_MCP_ASK_TOOLS: tools called only once the user approves
+    ask_query: tuple[str, ...] = ()  # DD_MCP_ASK_QUERY: text arguments matching these need the user's approval
     log_level: str = DEFAULT_LOG_LEVEL
     proxy: str | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
@@ -151,8 +153,10 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         audit_log=env.get("DD_MCP_AUDIT_LOG", "").strip() or None,
         audit_max_bytes=_whole(env, "DD_MCP_AUDIT_MAX_BYTES", "bytes", AUDIT_BYTES),
         audit_responses=_audit_responses(env),
-        deny_tools=_deny_tools(env),
-        deny_query=_deny_query(env),
+        deny_tools=_tool_names(env, "DD_MCP_DENY_TOOLS"),
+        deny_query=_patterns(env, "DD_MCP_DENY_QUERY"),
+        ask_tools=_tool_names(env, "DD_MCP_ASK_TOOLS"),
+        ask_query=_patterns(env, "DD_MCP_ASK_QUERY"),
         log_level=_log_level(env),
         proxy=None if demo else proxy_for(base_url, env),
         warnings=(site_warning,) if site_warning else (),
@@ -441,18 +445,20 @@ def _audit_responses(env: Mapping[str, str]) -> bool:
     raise ConfigError(f"DD_MCP_AUDIT_RESPONSES={_shown(raw)} must be digest (the default) or full")
 
 
-def _deny_tools(env: Mapping[str, str]) -> tuple[str, ...]:
-    """DD_MCP_DENY_TOOLS: tool names, comma-separated (checked against the tools when the server is built)."""
-    names = tuple(name.strip() for name in env.get("DD_MCP_DENY_TOOLS", "").split(",") if name.strip())
+def _tool_names(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    """DD_MCP_DENY_TOOLS, DD_MCP_ASK_TOOLS: tool names, comma-separated (checked against the tools when
+    the server is built)."""
+    names = tuple(name.strip() for name in env.get(variable, "").split(",") if name.strip())
     odd = [name for name in names if not re.fullmatch(r"[a-z_]{1,60}", name)]
     if odd:
-        raise ConfigError(f"DD_MCP_DENY_TOOLS: {_shown(odd[0])} is not a tool name (tool names, comma-separated)")
+        raise ConfigError(f"{variable}: {_shown(odd[0])} is not a tool name (tool names, comma-separated)")
     return names
 
 
-def _deny_query(env: Mapping[str, str]) -> tuple[str, ...]:
-    """DD_MCP_DENY_QUERY: one regular expression, or a JSON list of them (`["password", "@usr\\.email"]`)."""
-    raw = env.get("DD_MCP_DENY_QUERY", "").strip()
+def _patterns(env: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    """DD_MCP_DENY_QUERY, DD_MCP_ASK_QUERY: one regular expression, or a JSON list of them
+    (`["password", "@usr\\.email"]`)."""
+    raw = env.get(variable, "").strip()
     if not raw:
         return ()
     found: object = raw
@@ -460,16 +466,16 @@ def _deny_query(env: Mapping[str, str]) -> tuple[str, ...]:
         try:
             found = json.loads(raw)
         except ValueError:
-            raise ConfigError("DD_MCP_DENY_QUERY starts with '[' but is not a JSON list of strings") from None
+            raise ConfigError(f"{variable} starts with '[' but is not a JSON list of strings") from None
     listed = found if isinstance(found, list) else [found]
     rules = [rule for rule in listed if isinstance(rule, str) and rule]
     if len(rules) != len(listed):
-        raise ConfigError("DD_MCP_DENY_QUERY must be a regular expression or a JSON list of non-empty strings")
+        raise ConfigError(f"{variable} must be a regular expression or a JSON list of non-empty strings")
     for rule in rules:
         try:
             re.compile(rule)
         except re.error as exc:
-            raise ConfigError(f"DD_MCP_DENY_QUERY: {_shown(rule)} is not a regular expression ({exc})") from None
+            raise ConfigError(f"{variable}: {_shown(rule)} is not a regular expression ({exc})") from None
     return tuple(rules)
 
 

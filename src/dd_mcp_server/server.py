@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
-from dd_mcp_server.audit.policy import Policy
+from dd_mcp_server.audit.policy import Policy, Rules
 from dd_mcp_server.audit.recorder import Recorder
 from dd_mcp_server.common.argtypes import text_problem, type_problem
 from dd_mcp_server.common.redact import Redactor
@@ -66,11 +66,8 @@ def build_server(
     `retry` the retry waits (tests); with `trail`, every call is recorded there (DD_MCP_AUDIT_LOG).
     """
 
-    recorder = (
-        Recorder(trail, settings, Redactor((settings.api_key, settings.app_key), detect=settings.redact))
-        if trail
-        else None
-    )
+    redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
+    recorder = Recorder(trail, settings, redactor) if trail else None
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[ToolState]) -> AsyncIterator[ToolState]:
@@ -82,10 +79,12 @@ def build_server(
             if recorder:
                 recorder.end()
 
-    unknown = sorted(set(settings.deny_tools) - {fn.__name__ for fns in TOOLSETS.values() for fn in fns})
-    if unknown:
-        raise ConfigError(f"DD_MCP_DENY_TOOLS names no tool of this server: {', '.join(unknown)}")
-    policy = Policy(settings.deny_tools, tuple(re.compile(rule) for rule in settings.deny_query))
+    policy = Policy(
+        rules("DD_MCP_DENY", settings.deny_tools, settings.deny_query),
+        rules("DD_MCP_ASK", settings.ask_tools, settings.ask_query),
+        redactor,
+        recorder.decision if recorder else None,
+    )
     selected = [fn for toolset in settings.toolsets for fn in TOOLSETS[toolset]]
     known = {fn.__name__: arguments_of(fn) for fn in selected}
     tools = []
@@ -105,6 +104,14 @@ def build_server(
         log_level="WARNING",
         middleware=[*([recorder] if recorder else []), policy, ArgumentErrors(known)],
     )
+
+
+def rules(prefix: str, tools: tuple[str, ...], queries: tuple[str, ...]) -> Rules:
+    """A policy's rules of one kind; a tool name this server does not have is a mistake, said at start."""
+    unknown = sorted(set(tools) - {fn.__name__ for fns in TOOLSETS.values() for fn in fns})
+    if unknown:
+        raise ConfigError(f"{prefix}_TOOLS names no tool of this server: {', '.join(unknown)}")
+    return Rules(prefix, frozenset(tools), tuple(re.compile(rule) for rule in queries))
 
 
 def advertised(schema: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, InputRequiredResult
 
 from dd_mcp_server.audit import records
 from dd_mcp_server.common.redact import Redactor
@@ -43,6 +43,8 @@ class Recorder:
             result = await call_next(ctx)
         finally:
             call_requests.reset(token)
+        if isinstance(result, InputRequiredResult):  # not answered yet: the client is asking its user
+            return result
         arguments = params.get("arguments")
         await self.call(
             str(params.get("name")),
@@ -85,6 +87,10 @@ class Recorder:
             full=self.settings.audit_responses,
         )
         await self._append(record)
+
+    async def decision(self, request_id: str | int | None, tool: str, decided: str, rule: str) -> None:
+        """A policy's decision, written before the call's own record."""
+        await self._append(records.decision(self.session, request_id, tool, decided, rule))
 
     def end(self) -> None:
         """The session's last record (written at shutdown, when no call is waiting); a session that

@@ -71,6 +71,18 @@ def call(
     return record
 
 
+def decision(session: str, request_id: str | int | None, tool: str, decided: str, rule: str) -> dict[str, Any]:
+    """A policy's decision on a call (refused, asked, approved, declined, cannot ask) and the rule that made it."""
+    return {
+        "event": "policy",
+        "session": session,
+        "request_id": request_id,
+        "tool": tool,
+        "decision": decided,
+        "rule": rule,
+    }
+
+
 def masked(value: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """Arguments as the recording keeps them: cleaned (encodable) and masked like every result."""
     cleaned, _ = map_json(value, clean_text)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import respx
+from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 from mcp_types import ElicitRequestParams, ElicitResult, InputRequiredResult, InputResponses
 
@@ -17,7 +18,7 @@ from dd_mcp_server.audit.trail import Trail
 from dd_mcp_server.audit.verify import verify
 from dd_mcp_server.config import ConfigError
 from dd_mcp_server.server import build_server
-from tests.conftest import API_KEY, BASE, connect, make_settings, run_console
+from tests.conftest import API_KEY, BASE, clean_env, connect, console_script, make_settings, run_console
 from tests.test_recording import records, session
 
 LOGS = "/api/v2/logs/events/search"
@@ -220,3 +221,21 @@ async def test_deny_wins_over_ask_and_is_recorded(tmp_path: Path) -> None:
     assert not user.questions
     (decision,) = [r for r in records(path) if r["event"] == "policy"]
     assert (decision["decision"], decision["rule"]) == ("refused", "DD_MCP_DENY_TOOLS lists get_monitors")
+
+
+@pytest.mark.stdio
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.anyio
+async def test_the_console_script_asks_over_stdio(mode: str) -> None:
+    user = User("accept")
+    params = StdioServerParameters(
+        command=console_script(), args=["--demo"], env=clean_env(DD_MCP_ASK_TOOLS="get_monitors")
+    )
+    async with Client(params, elicitation_callback=user, mode=mode) as client:
+        answer = await client.call_tool("get_monitors", {"limit": 2})
+    assert not answer.is_error, answer.content
+    assert answer.content[0].text.startswith("2 monitors")  # type: ignore[union-attr]
+    assert user.questions == [
+        'The assistant asks to call get_monitors with {"limit":2}. '
+        "A policy asks you first (DD_MCP_ASK_TOOLS lists get_monitors). Allow this call?"
+    ]

@@ -12,12 +12,14 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -25,6 +27,9 @@ import pytest
 
 from dd_mcp_server.audit.chain import line
 from dd_mcp_server.audit.sink import MAX_ITEM_BYTES, MAX_ITEMS, MAX_PAYLOAD_BYTES, LogsSink
+from dd_mcp_server.config import ConfigError, load_settings
+from tests.conftest import API_KEY, APP_KEY, make_settings
+from tests.test_cli import session as stdio_session
 
 KEY = "fakeintakekey0123456789abcdef0123"
 PATH = "/api/v2/logs"
@@ -441,3 +446,65 @@ def test_a_record_over_the_queues_bytes_is_counted_before_what_follows() -> None
         sink.close(timeout=5)
 
     assert intake.messages() == [0, {"event": "sink_gap", "lost": 1}, 2]
+
+
+# -- the server's own trail, shipped (DD_MCP_AUDIT_SINK) ----------------------------------------------
+
+
+@pytest.mark.stdio
+def test_a_session_ships_every_trail_record_to_the_intake_through_a_failure(
+    serve: Callable[[FakeIntake], str], tmp_path: Path
+) -> None:
+    intake = FakeIntake(script=[Reply(503)])
+    path = tmp_path / "trail.jsonl"
+    env = {
+        "DD_API_KEY": API_KEY,
+        "DD_APP_KEY": APP_KEY,
+        "DD_MCP_AUDIT_LOG": str(path),
+        "DD_MCP_AUDIT_SINK": "datadog-logs",
+        "DD_MCP_AUDIT_INTAKE_URL": serve(intake),
+    }
+    answers, stderr = stdio_session(env=env)
+    assert "result" in answers[1]
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["event"] for line in lines] == ["chain", "session_start", "session_end"]
+    assert [item["message"] for item in intake.delivered] == lines  # each line exactly, after one 503
+    assert intake.seen[0].reply.status == 503
+    assert {seen.headers["dd-api-key"] for seen in intake.seen} == {API_KEY}
+    assert {(item["service"], item["ddsource"]) for item in intake.delivered} == {("dd-mcp-server", "mcp-audit")}
+    assert API_KEY not in stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"DD_MCP_AUDIT_SINK": "splunk", "DD_MCP_AUDIT_LOG": "t"}, "the one sink is datadog-logs"),
+        ({"DD_MCP_AUDIT_SINK": "datadog-logs"}, "set DD_MCP_AUDIT_LOG too"),
+        (
+            {"DD_MCP_AUDIT_SINK": "datadog-logs", "DD_MCP_AUDIT_LOG": "t", "DD_MCP_AUDIT_INTAKE_URL": "http://x.org"},
+            "DD_MCP_AUDIT_INTAKE_URL='http://x.org' must be an https:// URL",
+        ),
+    ],
+)
+def test_a_sink_that_cannot_work_is_refused_naming_the_variable(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        make_settings(**env)
+
+
+@pytest.mark.parametrize(
+    ("site", "intake"),
+    [
+        ("datadoghq.com", "https://http-intake.logs.datadoghq.com/api/v2/logs"),
+        ("us3.datadoghq.com", "https://http-intake.logs.us3.datadoghq.com/api/v2/logs"),
+        ("datadoghq.eu", "https://http-intake.logs.datadoghq.eu/api/v2/logs"),
+        ("ddog-gov.com", "https://http-intake.logs.ddog-gov.com/api/v2/logs"),
+    ],
+)
+def test_the_sink_sends_to_the_sites_own_logs_intake(site: str, intake: str) -> None:
+    settings = make_settings(DD_SITE=site, DD_MCP_AUDIT_LOG="t", DD_MCP_AUDIT_SINK="datadog-logs")
+    assert settings.audit_sink == intake
+
+
+def test_the_demo_has_no_intake_to_ship_to() -> None:
+    with pytest.raises(ConfigError, match="the demo organisation has no Logs intake"):
+        load_settings({"DD_MCP_AUDIT_LOG": "t", "DD_MCP_AUDIT_SINK": "datadog-logs"}, demo=True)

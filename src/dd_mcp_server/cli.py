@@ -119,10 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.audit_log:
         from dd_mcp_server.audit.trail import AuditError, Trail
 
+        sink = None
+        if settings.audit_sink:
+            from dd_mcp_server.audit.sink import LogsSink
+
+            sink = LogsSink(settings.audit_sink, settings.api_key, proxy=settings.audit_sink_proxy)
         try:
-            trail = Trail.open(Path(settings.audit_log).expanduser(), settings.audit_max_bytes)
+            trail = Trail.open(Path(settings.audit_log).expanduser(), settings.audit_max_bytes, sink)
         except AuditError as exc:
             print(f"dd-mcp-server: DD_MCP_AUDIT_LOG: {exc}", file=sys.stderr)
+            if sink:
+                sink.close(0)
             return 2
 
     from dd_mcp_server.server import build_server

@@ -104,6 +104,8 @@ class Settings:
     audit_log: str | None = None  # DD_MCP_AUDIT_LOG: where every call is recorded; None: nothing is
     audit_max_bytes: int = AUDIT_BYTES[0]
     audit_responses: bool = False  # DD_MCP_AUDIT_RESPONSES=full: the returned text too, not only its digest
+    audit_sink: str | None = None  # DD_MCP_AUDIT_SINK=datadog-logs: the Logs intake URL every record also goes to
+    audit_sink_proxy: str | None = field(default=None, repr=False)
     deny_tools: tuple[str, ...] = ()  # DD_MCP_DENY_TOOLS: tools the policy refuses
     deny_query: tuple[str, ...] = ()  # DD_MCP_DENY_QUERY: regular expressions no text argument may match
     ask_tools: tuple[str, ...] = ()  # DD_MCP_ASK_TOOLS: tools called only once the user approves
@@ -138,6 +140,8 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
     elif override:
         base_url = validate_api_url(override)
 
+    audit_log = env.get("DD_MCP_AUDIT_LOG", "").strip() or None
+    audit_sink = _audit_sink(env, site, audit_log, demo)
     return Settings(
         api_key=api_key,
         app_key=app_key,
@@ -150,7 +154,9 @@ def load_settings(env: Mapping[str, str], *, demo: bool = False) -> Settings:
         toolsets=_toolsets(env),
         redact=_on_off(env, "DD_MCP_REDACT", default=True),
         output=_output(env),
-        audit_log=env.get("DD_MCP_AUDIT_LOG", "").strip() or None,
+        audit_log=audit_log,
+        audit_sink=audit_sink,
+        audit_sink_proxy=proxy_for(audit_sink, env) if audit_sink else None,
         audit_max_bytes=_whole(env, "DD_MCP_AUDIT_MAX_BYTES", "bytes", AUDIT_BYTES),
         audit_responses=_audit_responses(env),
         deny_tools=_tool_names(env, "DD_MCP_DENY_TOOLS"),
@@ -231,13 +237,14 @@ def _site_host(text: str) -> str:
     return host
 
 
-def validate_api_url(raw: str) -> str:
-    """Check a DD_API_URL override: https, or plain http only to a loopback host (tests, local proxies).
+def validate_api_url(raw: str, variable: str = "DD_API_URL") -> str:
+    """Check a DD_API_URL (or DD_MCP_AUDIT_INTAKE_URL) override: https, or plain http only to a
+    loopback host (tests, local proxies).
 
-    Both keys go to this URL in headers, so it must name its host plainly: no credentials (which
+    A key goes to this URL in headers, so it must name its host plainly: no credentials (which
     would also end up in messages), no query or fragment that the client would mangle.
     """
-    shown = f"DD_API_URL={_shown(raw)}"
+    shown = f"{variable}={_shown(raw)}"
     fix = "unset it to use DD_SITE"
     if not _visible_ascii(raw):
         raise ConfigError(f"{shown} contains whitespace, control or non-ASCII characters; {fix}")
@@ -443,6 +450,26 @@ def _audit_responses(env: Mapping[str, str]) -> bool:
     if raw == "full":
         return True
     raise ConfigError(f"DD_MCP_AUDIT_RESPONSES={_shown(raw)} must be digest (the default) or full")
+
+
+def _audit_sink(env: Mapping[str, str], site: str, audit_log: str | None, demo: bool) -> str | None:
+    """DD_MCP_AUDIT_SINK=datadog-logs: the URL of the site's Logs intake (or DD_MCP_AUDIT_INTAKE_URL,
+    for a proxy or a test) to which every record of the trail is also sent; None when unset."""
+    raw = env.get("DD_MCP_AUDIT_SINK", "").strip()
+    if not raw:
+        return None
+    if raw.lower() != "datadog-logs":
+        raise ConfigError(f"DD_MCP_AUDIT_SINK={_shown(raw)} is no sink; the one sink is datadog-logs")
+    if not audit_log:
+        raise ConfigError("DD_MCP_AUDIT_SINK ships the trail's records: set DD_MCP_AUDIT_LOG too")
+    if demo:
+        raise ConfigError("DD_MCP_AUDIT_SINK: the demo organisation has no Logs intake; unset it with --demo")
+    override = env.get("DD_MCP_AUDIT_INTAKE_URL", "").strip()
+    return (
+        validate_api_url(override, "DD_MCP_AUDIT_INTAKE_URL")
+        if override
+        else f"https://http-intake.logs.{site}/api/v2/logs"
+    )
 
 
 def _tool_names(env: Mapping[str, str], variable: str) -> tuple[str, ...]:

@@ -27,6 +27,8 @@ from dd_mcp_server.audit.chain import line, parse, seal
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
+    from dd_mcp_server.audit.sink import LogsSink
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -42,8 +44,11 @@ class AuditError(Exception):
 class Trail:
     """An open trail file; `append` is safe from any thread and any number of processes."""
 
-    def __init__(self, path: Path, max_bytes: int, file_lock: BaseFileLock, fd: int) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, file_lock: BaseFileLock, fd: int, sink: LogsSink | None = None
+    ) -> None:
         self.path = path
+        self.sink = sink
         self.max_bytes = max_bytes
         self.file_lock = file_lock
         self.fd = fd
@@ -52,8 +57,9 @@ class Trail:
         self.warned = False
 
     @classmethod
-    def open(cls, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Trail:
-        """Create the folder (0700) and the file (0600) if missing; AuditError if they cannot be written."""
+    def open(cls, path: Path, max_bytes: int = DEFAULT_MAX_BYTES, sink: LogsSink | None = None) -> Trail:
+        """Create the folder (0700) and the file (0600) if missing; AuditError if they cannot be written.
+        With `sink`, every record written is also shipped there (DD_MCP_AUDIT_SINK)."""
         from filelock import FileLock
 
         try:
@@ -68,7 +74,7 @@ class Trail:
             raise AuditError(
                 f"cannot write the audit trail {path}: {reason}; choose a file this user can create and write"
             ) from None
-        return cls(path, max_bytes, file_lock, fd)
+        return cls(path, max_bytes, file_lock, fd, sink)
 
     def append(self, record: dict[str, Any]) -> None:
         """Seal and write `record` (plus `time` if absent); never raises, a failure is counted as lost."""
@@ -84,6 +90,8 @@ class Trail:
     def close(self) -> None:
         with self.thread_lock:
             os.close(self.fd)
+        if self.sink:
+            self.sink.close()
 
     def write(self, record: dict[str, Any]) -> None:
         """Under the file lock: chain the record after the file's last one, rotating first if it is full."""
@@ -130,6 +138,8 @@ class Trail:
         sealed = {"time": utc_now(), **record, "prev": prev}
         sealed["hash"] = digest = seal(sealed)
         self.write_line(line(sealed))
+        if self.sink:
+            self.sink.put(sealed)
         return digest
 
     def write_line(self, data: bytes) -> None:

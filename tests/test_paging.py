@@ -355,7 +355,12 @@ DEMO_WALKS = [
         2,
     ),
     DemoWalk(
-        "list_dashboards", "dashboards", lambda d: d["id"], lambda org: [d["id"] for d in catalog.dashboards(org)], 2
+        "list_dashboards",
+        "dashboards",
+        lambda d: d["id"],
+        lambda org: [d["id"] for d in catalog.dashboards(org)],
+        2,
+        {"fields": ["*"]},  # whole records: the summaries of all of them fit in the smallest budget
     ),
     DemoWalk(
         "list_services",

@@ -97,9 +97,11 @@ def make_settings(**env: str) -> Settings:
     """Settings from the fake keys plus any extra environment variables.
 
     Results come as JSON with structured content unless `DD_MCP_OUTPUT` says otherwise: most tests
-    read the shaped data; the table form is tested against it (tests/test_tables.py).
+    read the shaped data; the table form is tested against it (tests/test_tables.py). Every toolset
+    is served, the investigations too (`DD_MCP_TOOLSETS=""` gives the default ones).
     """
-    return load_settings({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_MCP_OUTPUT": "json", **env})
+    defaults = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_MCP_OUTPUT": "json", "DD_MCP_TOOLSETS": "all"}
+    return load_settings({**defaults, **env})
 
 
 @pytest.fixture

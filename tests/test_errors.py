@@ -148,12 +148,13 @@ async def test_404_names_the_missing_resource(tool: str, args: dict[str, object]
     assert f"Datadog says {thing} does not exist on datadoghq.com (404 Not Found)" in result.content[0].text  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("tool", ["query_metrics", "compare_metrics"])
 @pytest.mark.anyio
-async def test_a_metric_query_datadog_cannot_run_is_explained() -> None:
+async def test_a_metric_query_datadog_cannot_run_is_explained(tool: str) -> None:
     with respx.mock(base_url=BASE) as mock:
         mock.get("/api/v1/query").respond(200, json={"status": "error", "error": "Error parsing query: unexpected }"})
         async with connect() as client:
-            result = await client.call_tool("query_metrics", {"query": "avg:system.cpu.user}"})
+            result = await client.call_tool(tool, {"query": "avg:system.cpu.user}"})
     assert result.is_error
     assert "Datadog could not run the metric query: Error parsing query: unexpected }" in result.content[0].text  # type: ignore[union-attr]
 

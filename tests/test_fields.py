@@ -149,8 +149,13 @@ WITH_FIELDS = sorted(
 
 
 def test_every_list_of_records_takes_fields() -> None:
-    # Aggregate groups and metric names are whole in their rows: nothing more to ask for.
-    assert set(WITH_FIELDS) == set(LIST_TOOLS) - {"aggregate_logs", "aggregate_spans", "list_metrics"}
+    # Aggregate groups, metric names and compared series are whole in their rows: nothing more to ask for.
+    assert set(WITH_FIELDS) == set(LIST_TOOLS) - {
+        "aggregate_logs",
+        "aggregate_spans",
+        "list_metrics",
+        "compare_metrics",
+    }
 
 
 # Spans and RUM events name their attributes by path inside `attributes` (tested above and in test_tables).

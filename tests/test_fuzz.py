@@ -196,6 +196,21 @@ class Text(Kind):
 
 
 @dataclass(frozen=True)
+class OneQuery(Text):
+    """One metric query: free text with no comma outside braces and parentheses (a comma there starts another)."""
+
+    def fits(self, text: str) -> bool:
+        depth, outside = 0, False
+        for char in text:
+            depth += (char in "{(") - (char in "})")
+            outside = outside or (char == "," and depth <= 0)
+        return super().fits(text) and not outside
+
+    def hostile_groups(self) -> list[list[Value]]:
+        return [*super().hostile_groups(), refusing([",", "a{*},b{*}", "avg:m{*}, avg:n{*} by {host}"])]
+
+
+@dataclass(frozen=True)
 class Integer(Kind):
     lowest: int
     highest: int | None
@@ -434,6 +449,14 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "start": START,
         "end": END,
     },
+    "compare_metrics": {
+        "query": OneQuery(
+            4000, shortest=1, nullable=False, required=True, examples=("avg:system.cpu.user{*}", "avg:m{a,b} by {host}")
+        ),
+        "start": START,
+        "end": END,
+        "baseline": Choice(("previous", "day", "week")),
+    },
     "list_metrics": {
         "query": Text(200),
         "host": Text(255),
@@ -494,9 +517,6 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "query": QUERY,
         "start": START,
         "end": END,
-        "sources": Texts(100, 20),
-        "tags": Texts(200, 20),
-        "priority": Choice(("normal", "low")),
         "limit": Integer(1, 1000),
         "cursor": OPAQUE,
     },
@@ -593,6 +613,7 @@ STRAY_NAMES += ["x" * 300, API_KEY]
 # One call per tool that the contract accepts: the "next, valid call" after a hostile one.
 VALID_CALL: dict[str, dict[str, Any]] = {
     "query_metrics": {"query": "avg:system.cpu.user{*}", "start": "now-4h"},
+    "compare_metrics": {"query": "avg:system.cpu.user{*}"},
     "get_metric_metadata": {"metric_name": "system.cpu.user"},
     "get_monitor": {"monitor_id": 1},
     "get_dashboard": {"dashboard_id": "abc-def-ghi"},
@@ -790,6 +811,11 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
 def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
     """The time window, the offset and the cursor Datadog was sent are those the arguments say."""
     window = made.window()
+    if made.tool == "compare_metrics" and window:  # then its baseline: as long, and earlier
+        baseline = sent_times(requests[1])
+        assert baseline["to"] - baseline["from"] == window[1] - window[0], f"baseline {baseline} for {made.args!r:.300}"
+        assert baseline["from"] < window[0], f"baseline {baseline} for {made.args!r:.300}"
+        requests = requests[:1]
     for request in requests:
         for side, epoch in sent_times(request).items():
             assert window, f"{made.tool} sent a time for a call without a window"

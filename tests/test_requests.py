@@ -49,6 +49,26 @@ def measure_group(facet: str, limit: int, aggregation: str, metric: str) -> dict
 
 
 CASES = [
+    Case(  # the window, then the same query a day earlier
+        "compare_metrics",
+        {"query": "avg:system.cpu.user{env:prod} by {host}", "start": "now-2h", "baseline": "day"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/query",
+                {"from": str(NOW - 7200), "to": str(NOW), "query": "avg:system.cpu.user{env:prod} by {host}"},
+            ),
+            Sent(
+                "GET",
+                "/api/v1/query",
+                {
+                    "from": str(NOW - 7200 - 86400),
+                    "to": str(NOW - 86400),
+                    "query": "avg:system.cpu.user{env:prod} by {host}",
+                },
+            ),
+        ),
+    ),
     Case(
         "query_metrics",
         {"query": "avg:system.cpu.user{env:prod} by {host}", "start": "now-4h"},
@@ -178,10 +198,7 @@ CASES = [
     Case(
         "get_events",
         {
-            "query": "deploy",
-            "sources": ["github", "chef"],
-            "tags": ["env:prod"],
-            "priority": "normal",
+            "query": "deploy source:(github OR chef) env:prod priority:normal",
             "limit": 10,
             "cursor": "c1",
             "start": "now-6h",
@@ -480,6 +497,8 @@ DEFAULT_WINDOWS = [
     ("aggregate_spans", {}, (HOUR_AGO, NOW_ISO)),
     ("get_trace", {"trace_id": "77"}, ("2026-11-23T12:00:00Z", NOW_ISO)),
     ("search_rum_events", {}, (HOUR_AGO, NOW_ISO)),
+    # The window, then its baseline: the hour before.
+    ("compare_metrics", {"query": "avg:m{*}"}, [(str(NOW - 3600), str(NOW)), (str(NOW - 7200), str(NOW - 3600))]),
 ]
 
 
@@ -495,9 +514,9 @@ async def windows_sent(tool: str, args: dict[str, Any]) -> list[tuple[str, ...]]
 @pytest.mark.parametrize(("tool", "args", "window"), DEFAULT_WINDOWS, ids=[t for t, _, _ in DEFAULT_WINDOWS])
 @pytest.mark.anyio
 async def test_a_tool_called_without_a_window_asks_for_the_documented_default(
-    tool: str, args: dict[str, Any], window: tuple[str, ...]
+    tool: str, args: dict[str, Any], window: tuple[str, ...] | list[tuple[str, ...]]
 ) -> None:
-    assert await windows_sent(tool, args) == [window]
+    assert await windows_sent(tool, args) == (window if isinstance(window, list) else [window])
 
 
 def test_every_tool_with_a_window_has_a_default_window_case() -> None:
@@ -520,9 +539,9 @@ def test_every_tool_with_a_window_has_a_default_window_case() -> None:
 )
 @pytest.mark.anyio
 async def test_a_window_given_only_its_end_starts_the_default_span_before_that_end(
-    tool: str, args: dict[str, Any], window: tuple[str, ...]
+    tool: str, args: dict[str, Any], window: tuple[str, ...] | list[tuple[str, ...]]
 ) -> None:
-    assert await windows_sent(tool, args) == [window]
+    assert await windows_sent(tool, args) == (window if isinstance(window, list) else [window])
 
 
 @pytest.mark.anyio
@@ -546,9 +565,9 @@ async def test_a_window_given_only_its_start_ends_now() -> None:
 )
 @pytest.mark.anyio
 async def test_an_iso_time_without_an_offset_is_read_as_utc(
-    tool: str, args: dict[str, Any], window: tuple[str, ...]
+    tool: str, args: dict[str, Any], window: tuple[str, ...] | list[tuple[str, ...]]
 ) -> None:
-    assert await windows_sent(tool, args) == [window]
+    assert await windows_sent(tool, args) == (window if isinstance(window, list) else [window])
 
 
 @pytest.mark.anyio

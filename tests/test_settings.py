@@ -16,7 +16,7 @@ from dd_mcp_server.services.datadog import DatadogClient
 from tests.conftest import API_KEY, APP_KEY
 
 KEYS = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY}
-ALL_TOOLSETS = (
+DEFAULT_TOOLSETS = (
     "metrics",
     "logs",
     "monitors",
@@ -31,6 +31,7 @@ ALL_TOOLSETS = (
     "downtimes",
     "notebooks",
 )
+ALL_TOOLSETS = (*DEFAULT_TOOLSETS, "investigations")
 # Written out by hand, not read from the module: a typo in the module's table must fail here.
 SITE_HOSTS = {
     "datadoghq.com": "https://api.datadoghq.com",
@@ -356,7 +357,7 @@ def test_defaults() -> None:
     assert settings.deadline == 60
     assert settings.max_result_chars == 40_000
     assert settings.max_response_bytes == 33_554_432
-    assert settings.toolsets == ALL_TOOLSETS
+    assert settings.toolsets == DEFAULT_TOOLSETS
     assert settings.redact is True
     assert settings.log_level == "WARNING"
     assert settings.proxy is None

@@ -42,7 +42,11 @@ TOOLSETS = (
     "slos",
     "downtimes",
     "notebooks",
+    "investigations",
 )
+# Unset DD_MCP_TOOLSETS: every product toolset. The investigations (issue 15) are asked for by name or
+# with `all` until the tool list has room for them within its byte budget (issue 13).
+DEFAULT_TOOLSETS = tuple(name for name in TOOLSETS if name != "investigations")
 
 API_KEY_VARS = ("DD_API_KEY", "DATADOG_API_KEY")
 APP_KEY_VARS = ("DD_APP_KEY", "DD_APPLICATION_KEY", "DATADOG_APP_KEY")
@@ -98,7 +102,7 @@ class Settings:
     deadline: float = DEFAULT_DEADLINE
     max_result_chars: int = DEFAULT_MAX_RESULT_CHARS
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-    toolsets: tuple[str, ...] = TOOLSETS
+    toolsets: tuple[str, ...] = DEFAULT_TOOLSETS
     redact: bool = True
     output: str = "table"
     audit_log: str | None = None  # DD_MCP_AUDIT_LOG: where every call is recorded; None: nothing is
@@ -401,15 +405,18 @@ def _whole(env: Mapping[str, str], name: str, unit: str, limits: tuple[int, int,
 
 
 def _toolsets(env: Mapping[str, str]) -> tuple[str, ...]:
-    """The toolsets named in DD_MCP_TOOLSETS, in the server's order; unset or `all` means every one.
+    """The toolsets named in DD_MCP_TOOLSETS, in the server's order; unset means the default ones,
+    `all` every one.
 
     A list that names none (`,`) is refused: a server with no tools looks like a broken one.
     """
     raw = _ascii_lower(env.get("DD_MCP_TOOLSETS", "").strip())
-    if not raw or raw == "all":
+    if not raw:
+        return DEFAULT_TOOLSETS
+    if raw == "all":
         return TOOLSETS
     wanted = [part.strip() for part in raw.split(",") if part.strip()]
-    choose = f"choose from {', '.join(TOOLSETS)}, or unset it for all"
+    choose = f"choose from {', '.join(TOOLSETS)}, or all, or unset it for the default ones"
     if not wanted:
         raise ConfigError(f"DD_MCP_TOOLSETS={_shown(raw)} names no toolset; {choose}")
     unknown = [name for name in wanted if name not in TOOLSETS]

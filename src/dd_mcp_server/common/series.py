@@ -35,15 +35,15 @@ def downsample(points: list[Point], keep: int = MAX_POINTS) -> dict[str, Any]:
     """The shaped series: `points` as [epoch seconds, value], `_summary`, and `_truncated` when cut."""
     chosen = [points[i] for i in pick_indices(len(points), keep)]
     shaped: dict[str, Any] = {
-        "points": [[int(p[0] // 1000), _round(p[1])] for p in chosen],
-        "_summary": {k: _round(v) for k, v in summarise(points).items()},
+        "points": [[int(p[0] // 1000), significant(p[1])] for p in chosen],
+        "_summary": {k: significant(v) for k, v in summarise(points).items()},
     }
     if len(chosen) < len(points):
         shaped["_truncated"] = {"kept": len(chosen), "total": len(points)}
     return shaped
 
 
-def _round(value: Any) -> Any:
+def significant(value: Any) -> Any:
     """Six significant digits: more is noise to a reader and costs tokens."""
     if isinstance(value, float):
         return float(f"{value:.6g}")

@@ -9,6 +9,7 @@ from dd_mcp_server.tools import (
     events,
     hosts,
     incidents,
+    investigations,
     logs,
     metrics,
     monitors,
@@ -33,4 +34,5 @@ TOOLSETS: dict[str, tuple[ToolFunction, ...]] = {
     "slos": slos.TOOLS,
     "downtimes": downtimes.TOOLS,
     "notebooks": notebooks.TOOLS,
+    "investigations": investigations.TOOLS,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -27,36 +27,20 @@ async def get_events(
     ] = "*",
     start: Start = None,
     end: End = None,
-    sources: Annotated[
-        list[Annotated[str, Field(max_length=100)]] | None,
-        Field(max_length=20, description="Only these sources"),
-    ] = None,
-    tags: Annotated[
-        list[Annotated[str, Field(max_length=200)]] | None,
-        Field(max_length=20, description="Only with all these tags"),
-    ] = None,
-    priority: Annotated[Literal["normal", "low"] | None, Field(description="Only this priority")] = None,
     fields: Fields = None,
     limit: Annotated[int, Field(ge=1, le=1000, description="Page size")] = 50,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Events: deploys, config changes, alerts: what changed. Example: query='deploy'"""
+    """Events: deploys, config changes, alerts: what changed. Example: query='source:github env:prod'"""
     start_s, end_s = window(ctx, start, end)
-    terms = [query.strip()] if query.strip() not in ("", "*") else []
-    if sources:
-        terms.append("source:(" + " OR ".join(sources) + ")")
-    terms.extend(tags or [])
-    if priority:
-        terms.append(f"priority:{priority}")
-    full_query = " ".join(terms) or "*"
     at = Position.read(cursor, limit)
-    payload = await datadog(ctx).list_events(full_query, start_s * 1000, end_s * 1000, at.size, at.cursor)
+    payload = await datadog(ctx).list_events(query.strip() or "*", start_s * 1000, end_s * 1000, at.size, at.cursor)
     events = [
         select(_event(e), _SHOWN, strip_metadata(resource(e)), fields)
         for e in payload.get("data") or []
         if isinstance(e, dict)
     ]
-    return {"query": full_query, **search_page("events", events, payload, start_s, end_s, at)}
+    return {**search_page("events", events, payload, start_s, end_s, at)}
 
 
 def _event(item: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ LogQuery = Annotated[
 ]
 Indexes = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
-    Field(max_length=20, description="Log indexes. Default: all"),
+    Field(max_length=20, description="Log indexes"),
 ]
 
 

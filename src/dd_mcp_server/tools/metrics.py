@@ -36,9 +36,7 @@ async def query_metrics(
     """
     start_s, end_s = window(ctx, start, end)
     payload = await datadog(ctx).query_metrics(query, start_s, end_s)
-    if payload.get("status") == "error":
-        raise ToolError(f"Datadog could not run the metric query: {payload.get('error') or 'no reason given'}")
-    series = [_shape_series(s) for s in payload.get("series") or []]
+    series = [_shape_series(s) for s in series_of(payload)]
     result: dict[str, Any] = {"query": query, "from": iso(start_s), "to": iso(end_s), "series": series}
     if not series:
         result["note"] = (
@@ -46,6 +44,14 @@ async def query_metrics(
             "get_metric_metadata, or widen the window."
         )
     return result
+
+
+def series_of(payload: Any) -> list[dict[str, Any]]:
+    """The series of a v1 query answer; a query Datadog could not run is said, never read as no data."""
+    if isinstance(payload, dict) and payload.get("status") == "error":
+        raise ToolError(f"Datadog could not run the metric query: {payload.get('error') or 'no reason given'}")
+    found = payload.get("series") if isinstance(payload, dict) else None
+    return [s for s in found or [] if isinstance(s, dict)]
 
 
 def _shape_series(series: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("query_metrics", {"query": "avg:m{*}", "start": "now", "end": "now-1h"}, "start"),
     ("query_metrics", {"query": "avg:m{*}", "end": 1e30}, "end"),
     ("compare_metrics", {"query": "avg:a{*}, avg:b{*}"}, "query"),
+    ("log_patterns", {"max_logs": 10_001}, "max_logs"),
+    ("log_patterns", {"compare": "yesterday"}, "compare"),
     ("compare_metrics", {"query": "avg:m{*}", "baseline": "yesterday"}, "baseline"),
     ("list_metrics", {"limit": 0}, "limit"),
     ("list_metrics", {"cursor": "abc"}, "cursor"),

@@ -149,12 +149,13 @@ WITH_FIELDS = sorted(
 
 
 def test_every_list_of_records_takes_fields() -> None:
-    # Aggregate groups, metric names and compared series are whole in their rows: nothing more to ask for.
+    # Aggregate groups, metric names, compared series and log patterns are whole in their rows.
     assert set(WITH_FIELDS) == set(LIST_TOOLS) - {
         "aggregate_logs",
         "aggregate_spans",
         "list_metrics",
         "compare_metrics",
+        "log_patterns",
     }
 
 

@@ -449,6 +449,13 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "start": START,
         "end": END,
     },
+    "log_patterns": {
+        "query": QUERY,
+        "start": START,
+        "end": END,
+        "max_logs": Integer(1, 10_000),
+        "compare": Choice(("previous",)),
+    },
     "compare_metrics": {
         "query": OneQuery(
             4000, shortest=1, nullable=False, required=True, examples=("avg:system.cpu.user{*}", "avg:m{a,b} by {host}")
@@ -811,11 +818,12 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
 def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
     """The time window, the offset and the cursor Datadog was sent are those the arguments say."""
     window = made.window()
-    if made.tool == "compare_metrics" and window:  # then its baseline: as long, and earlier
-        baseline = sent_times(requests[1])
-        assert baseline["to"] - baseline["from"] == window[1] - window[0], f"baseline {baseline} for {made.args!r:.300}"
-        assert baseline["from"] < window[0], f"baseline {baseline} for {made.args!r:.300}"
-        requests = requests[:1]
+    if window and made.tool in ("compare_metrics", "log_patterns"):  # and a baseline: as long, and earlier
+        earlier = [r for r in requests if sent_times(r).get("to", window[1]) <= window[0]]
+        for request in earlier:
+            baseline = sent_times(request)
+            assert baseline["to"] - baseline["from"] == window[1] - window[0], f"{baseline} for {made.args!r:.300}"
+        requests = [r for r in requests if r not in earlier]
     for request in requests:
         for side, epoch in sent_times(request).items():
             assert window, f"{made.tool} sent a time for a call without a window"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,8 +109,8 @@ class Barrier(httpx.AsyncBaseTransport):
     """Answers no request until `expected` are in flight at once: a tool asking one after the other
     would wait here for ever (the test's timeout says so)."""
 
-    def __init__(self, expected: int) -> None:
-        self.expected, self.waiting, self.most = expected, 0, 0
+    def __init__(self, expected: int, answer: dict[str, Any]) -> None:
+        self.expected, self.answer, self.waiting, self.most = expected, answer, 0, 0
         self.all_in = anyio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -118,17 +119,27 @@ class Barrier(httpx.AsyncBaseTransport):
         if self.waiting == self.expected:
             self.all_in.set()
         await self.all_in.wait()
-        return httpx.Response(200, json={"status": "ok", "series": []})
+        return httpx.Response(200, json=self.answer)
 
 
+@pytest.mark.parametrize(
+    ("tool", "arguments", "answer", "at_once"),
+    [
+        ("compare_metrics", {"query": QUERY}, {"status": "ok", "series": []}, 2),  # the window and the baseline
+        ("log_patterns", {}, {"data": []}, 2),  # the sample and the count
+        ("log_patterns", {"compare": "previous"}, {"data": []}, 4),  # and both for the window before
+    ],
+)
 @pytest.mark.anyio
-async def test_the_window_and_the_baseline_are_read_at_once() -> None:
-    barrier = Barrier(expected=2)
+async def test_the_requests_of_an_investigation_are_made_at_once(
+    tool: str, arguments: dict[str, Any], answer: dict[str, Any], at_once: int
+) -> None:
+    barrier = Barrier(at_once, answer)
     with anyio.fail_after(10):
         async with connect(transport=barrier) as client:
-            result = await client.call_tool("compare_metrics", {"query": QUERY})
+            result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert barrier.most == 2
+    assert barrier.most == at_once
 
 
 @pytest.mark.anyio
@@ -150,4 +161,104 @@ async def test_the_investigations_are_served_when_asked_for() -> None:
     async with connect(env={"DD_MCP_TOOLSETS": "investigations"}) as client:
         asked = {tool.name for tool in (await client.list_tools()).tools}
     assert "compare_metrics" not in default
-    assert asked == {"compare_metrics"}
+    assert asked == {"compare_metrics", "log_patterns"}
+
+
+# -- log_patterns ------------------------------------------------------------------------------------
+
+SEARCH, COUNT = "/api/v2/logs/events/search", "/api/v2/logs/analytics/aggregate"
+
+
+def logs(*messages: str, status: str = "error", start: int = NOW - 3000) -> list[dict[str, Any]]:
+    return [
+        {"id": f"l{n}", "attributes": {"message": m, "status": status, "timestamp": iso(start + n)}}
+        for n, m in enumerate(messages)
+    ]
+
+
+def count_answer(total: int) -> dict[str, Any]:
+    return {"data": {"buckets": [{"by": {}, "computes": {"c0": total}}]}}
+
+
+def by_window(recent: Any, earlier: Any) -> Any:
+    """An endpoint answering `recent` for the last hour's window and `earlier` for the one before."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        window = json.loads(request.content)["filter"]
+        return httpx.Response(200, json=recent if window["to"] == iso(NOW) else earlier)
+
+    return answer
+
+
+@pytest.mark.anyio
+async def test_patterns_are_counted_with_their_share_statuses_and_trend_against_the_window_before() -> None:
+    timeouts = [f"upstream timed out after {n} ms" for n in (200, 310, 450, 520)]
+    now = logs(*timeouts, "user 17 logged in", "user 3 logged in", "pool exhausted 5/5", "pool exhausted 4/5")
+    before = logs(*timeouts[:2], *[f"user {n} logged in" for n in range(5)], "cache miss", start=NOW - 6000)
+    with respx.mock(base_url=BASE) as mock:
+        mock.post(SEARCH).mock(side_effect=by_window({"data": now}, {"data": before}))
+        mock.post(COUNT).mock(side_effect=by_window(count_answer(8), count_answer(8)))
+        async with connect() as client:
+            result = await client.call_tool("log_patterns", {"compare": "previous"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer is not None
+    assert answer["read"] == "all 8 matching logs"
+    assert answer["before"] == f"{iso(NOW - 7200)} to {iso(NOW - 3600)}: all 8 matching logs"
+    rows = {row["template"]: row for row in answer["patterns"]}
+    assert {t: (r["count"], r["share"], r["before"], r["trend"]) for t, r in rows.items()} == {
+        "upstream timed out after <NUM> ms": (4, "50%", 2, "grew"),
+        "user <NUM> logged in": (2, "25%", 5, "shrank"),
+        "pool exhausted <NUM>/<NUM>": (2, "25%", 0, "new"),
+    }
+    timeout = rows["upstream timed out after <NUM> ms"]
+    assert timeout["statuses"] == "error:4"
+    assert (timeout["first_seen"], timeout["last_seen"]) == (iso(NOW - 3000), iso(NOW - 2997))
+    assert timeout["example"] == "upstream timed out after 200 ms"
+
+
+@pytest.mark.anyio
+async def test_a_sample_is_read_page_after_page_and_said_to_be_one() -> None:
+    pages = iter(
+        [
+            ({"data": logs(*["disk full"] * 1000), "meta": {"page": {"after": "c2"}}}),
+            {"data": logs(*["disk full"] * 500), "meta": {"page": {"after": "c3"}}},
+        ]
+    )
+    with respx.mock(base_url=BASE) as mock:
+        search = mock.post(SEARCH).mock(side_effect=lambda request: httpx.Response(200, json=next(pages)))
+        mock.post(COUNT).respond(200, json=count_answer(4000))
+        async with connect() as client:
+            result = await client.call_tool("log_patterns", {"max_logs": 1500})
+    assert not result.is_error, result.content
+    assert [json.loads(c.request.content)["page"] for c in search.calls] == [
+        {"limit": 1000},
+        {"limit": 500, "cursor": "c2"},
+    ]
+    assert result.structured_content is not None
+    assert result.structured_content["read"] == "the newest 1500 of 4000 matching logs: a sample"
+    assert result.structured_content["patterns"][0]["count"] == 1500
+
+
+@pytest.mark.anyio
+async def test_no_log_says_what_to_try() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.post(SEARCH).respond(200, json={"data": []})
+        mock.post(COUNT).respond(200, json={"data": {"buckets": []}})
+        async with connect() as client:
+            result = await client.call_tool("log_patterns", {"query": "service:nothing"})
+    assert result.structured_content is not None
+    assert result.structured_content["patterns"] == []
+    assert result.structured_content["read"] == "all 0 matching logs"
+    assert "aggregate_logs" in result.structured_content["note"]
+
+
+@pytest.mark.anyio
+async def test_the_demo_story_shows_the_payments_error_that_is_new() -> None:
+    async with connect(transport=httpx.MockTransport(Datadog(odd=False))) as client:
+        result = await client.call_tool(
+            "log_patterns", {"query": "service:payments status:error", "compare": "previous"}
+        )
+    assert result.structured_content is not None
+    new = [row["template"] for row in result.structured_content["patterns"] if row["trend"] == "new"]
+    assert any("pool exhausted" in template for template in new), new

@@ -48,7 +48,33 @@ def measure_group(facet: str, limit: int, aggregation: str, metric: str) -> dict
     return {"facet": facet, "limit": limit, "sort": sort}
 
 
+def log_search(query: str, start: str, end: str, limit: int) -> Sent:
+    page = {"limit": limit}
+    body = {"filter": {"query": query, "from": start, "to": end}, "page": page, "sort": "-timestamp"}
+    return Sent("POST", "/api/v2/logs/events/search", body={**body, "options": {"timezone": "UTC"}})
+
+
+def log_count(query: str, start: str, end: str) -> Sent:
+    body = {
+        "compute": [{"aggregation": "count", "type": "total"}],
+        "filter": {"query": query, "from": start, "to": end},
+    }
+    return Sent(
+        "POST", "/api/v2/logs/analytics/aggregate", body={**body, "group_by": [], "options": {"timezone": "UTC"}}
+    )
+
+
 CASES = [
+    Case(  # a sample of the window and its count, then the same for the window before
+        "log_patterns",
+        {"query": "service:web status:error", "max_logs": 50, "compare": "previous"},
+        (
+            log_search("service:web status:error", HOUR_AGO, NOW_ISO, 50),
+            log_count("service:web status:error", HOUR_AGO, NOW_ISO),
+            log_search("service:web status:error", "2026-11-24T10:00:00Z", HOUR_AGO, 50),
+            log_count("service:web status:error", "2026-11-24T10:00:00Z", HOUR_AGO),
+        ),
+    ),
     Case(  # the window, then the same query a day earlier
         "compare_metrics",
         {"query": "avg:system.cpu.user{env:prod} by {host}", "start": "now-2h", "baseline": "day"},
@@ -491,6 +517,7 @@ DEFAULT_WINDOWS = [
     ("list_metrics", {}, (str(NOW - 3600),)),
     ("list_hosts", {}, (str(NOW - 3600),)),
     ("search_logs", {}, (HOUR_AGO, NOW_ISO)),
+    ("log_patterns", {}, [(HOUR_AGO, NOW_ISO), (HOUR_AGO, NOW_ISO)]),  # its sample and its count
     ("aggregate_logs", {}, (HOUR_AGO, NOW_ISO)),
     ("get_events", {}, (ms(NOW - 3600), ms(NOW))),
     ("list_spans", {}, (HOUR_AGO, NOW_ISO)),

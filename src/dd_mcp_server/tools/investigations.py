@@ -4,21 +4,28 @@ requests made concurrently, so the model gets the picture in one call instead of
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
+import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from dd_mcp_server.common.changes import Change, Stats, compare
+from dd_mcp_server.common import changes, patterns
 from dd_mcp_server.common.series import significant
+from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso, parse_time
+from dd_mcp_server.services.datadog import DatadogClient, next_cursor
 from dd_mcp_server.tools.base import End, Start, datadog, now, window
+from dd_mcp_server.tools.logs import LogQuery
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import listing, narrow
 
 BASELINES = {"previous": None, "day": 86400, "week": 7 * 86400}
+LOG_PAGE = 1000  # logs per search request while sampling
+EXAMPLE_CHARS = 300  # of a pattern's example: enough to recognise it, the rest is in search_logs
+GREW = 2.0  # a pattern whose share of the logs read at least doubled "grew"
 # A comma outside braces and parentheses separates two metric queries: each would pair its series
 # with the other's by scope, so one query is compared at a time.
 _SECOND_QUERY = re.compile(r",(?![^{(]*[})])")
@@ -53,7 +60,7 @@ async def compare_metrics(
     async with anyio.create_task_group() as group:
         group.start_soon(run, "now", start_s)
         group.start_soon(run, "before", before_s)
-    series = [_row(change) for change in compare(series_of(answers["now"]), series_of(answers["before"]))]
+    series = [_row(change) for change in changes.compare(series_of(answers["now"]), series_of(answers["before"]))]
     result: dict[str, Any] = {
         "query": query,
         "from": iso(start_s),
@@ -78,7 +85,7 @@ def _baseline_start(baseline: str | None, start: int, end: int, clock: float) ->
     return parse_time(baseline, argument="baseline", now=clock)
 
 
-def _row(change: Change) -> dict[str, Any]:
+def _row(change: changes.Change) -> dict[str, Any]:
     """One series as the table shows it: its figures in both windows, each change in percent."""
     row: dict[str, Any] = {"series": change.series}
     for side, figures in (("now", change.now), ("before", change.before)):
@@ -97,7 +104,7 @@ def _row(change: Change) -> dict[str, Any]:
     return row
 
 
-def _figures(stats: Stats) -> dict[str, Any]:
+def _figures(stats: changes.Stats) -> dict[str, Any]:
     return {"mean": significant(stats.mean), "p95": significant(stats.p95), "max": significant(stats.max)}
 
 
@@ -108,4 +115,124 @@ def _percent(change: float | None) -> str | None:
     return f"{change * 100:+.0f}%" if round(change * 100) else "0%"
 
 
-TOOLS = (compare_metrics,)
+@listing("patterns")
+async def log_patterns(
+    ctx: Context,
+    query: LogQuery = "*",
+    start: Start = None,
+    end: End = None,
+    max_logs: Annotated[int, Field(ge=1, le=10_000, description="Logs read at most, newest first")] = 2000,
+    compare: Annotated[Literal["previous"] | None, Field(description="'previous': the window before too")] = None,
+) -> dict[str, Any]:
+    """Log messages grouped into templates with counts: which kinds of error, which are new.
+    Example: query='service:web status:error', compare='previous'
+    """
+    start_s, end_s = window(ctx, start, end)
+    windows = {"now": (start_s, end_s)}
+    if compare:
+        windows["before"] = (2 * start_s - end_s, start_s)
+    client = datadog(ctx)
+    samples: dict[str, list[patterns.Log]] = {}
+    totals: dict[str, Any] = {}
+    async with anyio.create_task_group() as group:
+        for name, (begin, finish) in windows.items():
+            group.start_soon(_sample, client, query, begin, finish, max_logs, samples, name)
+            group.start_soon(_total, client, query, begin, finish, totals, name)
+    found = await anyio.to_thread.run_sync(patterns.mine, samples["now"])
+    if compare:
+        found = await anyio.to_thread.run_sync(patterns.compare, found, samples["before"])
+    read = {name: len(sample) for name, sample in samples.items()}
+    result: dict[str, Any] = {
+        "query": query,
+        "from": iso(start_s),
+        "to": iso(end_s),
+        "read": _read(read["now"], totals["now"]),
+        "patterns": [_pattern(p, read) for p in found],
+    }
+    if compare:
+        begin, finish = windows["before"]
+        result["before"] = f"{iso(begin)} to {iso(finish)}: {_read(read['before'], totals['before'])}"
+    if not found:
+        result["note"] = (
+            "No log matches this query in this window. Check the query's facets with aggregate_logs "
+            "(group_by=['service']), or widen the window."
+        )
+    return result
+
+
+async def _sample(
+    client: DatadogClient,
+    query: str,
+    start: int,
+    end: int,
+    most: int,
+    samples: dict[str, list[patterns.Log]],
+    name: str,
+) -> None:
+    """The newest `most` logs of a window, page after page: (message, status, timestamp) each."""
+    logs: list[patterns.Log] = []
+    cursor: str | None = None
+    while len(logs) < most:
+        payload = await client.search_logs(query, iso(start), iso(end), min(LOG_PAGE, most - len(logs)), cursor)
+        page = [item.get("attributes") for item in payload.get("data") or [] if isinstance(item, dict)]
+        logs += [_log(attributes) for attributes in page if isinstance(attributes, dict)]
+        cursor = next_cursor(payload)
+        if not cursor or not page:
+            break
+    samples[name] = logs[:most]
+
+
+def _log(attributes: dict[str, Any]) -> patterns.Log:
+    status, timestamp = attributes.get("status"), attributes.get("timestamp")
+    return (
+        str(attributes.get("message") or ""),
+        status if isinstance(status, str) else None,
+        timestamp if isinstance(timestamp, str) else None,
+    )
+
+
+async def _total(client: DatadogClient, query: str, start: int, end: int, totals: dict[str, Any], name: str) -> None:
+    """How many logs match in all (Datadog counts them), so a sample is never taken for the whole."""
+    payload = await client.aggregate_logs(query, iso(start), iso(end), "count", None, [], 1)
+    buckets = (payload.get("data") or {}).get("buckets") or []
+    totals[name] = (buckets[0].get("computes") or {}).get("c0") if buckets else 0
+
+
+def _read(read: int, total: Any) -> str:
+    if isinstance(total, int | float) and total > read:
+        return f"the newest {read} of {int(total)} matching logs: a sample"
+    return f"all {read} matching logs"
+
+
+def _pattern(pattern: patterns.Pattern, read: dict[str, int]) -> dict[str, Any]:
+    """One template as the table shows it: how often, how bad, when, one example, and its trend."""
+    row: dict[str, Any] = {
+        "template": pattern.template,
+        "count": pattern.count,
+        "share": _share(pattern.count, read["now"]),
+        "statuses": ",".join(f"{status}:{n}" for status, n in pattern.statuses.items()),
+        "first_seen": pattern.first_seen,
+        "last_seen": pattern.last_seen,
+        "example": clip(pattern.example, EXAMPLE_CHARS),
+    }
+    if pattern.previous is not None:
+        row["before"] = pattern.previous
+        row["trend"] = _trend(pattern.count / max(read["now"], 1), pattern.previous / max(read["before"], 1))
+    return row
+
+
+def _share(count: int, read: int) -> str:
+    return f"{100 * count / read:.0f}%" if read else "0%"
+
+
+def _trend(now: float, before: float) -> str:
+    """'new', 'grew', 'shrank' or 'steady', by each pattern's share of the logs read in its window
+    (the windows may be sampled to different depths; shares compare, counts would not)."""
+    if before == 0:
+        return "new"
+    if now >= GREW * before:
+        return "grew"
+    return "shrank" if now * GREW <= before else "steady"
+
+
+TOOLS = (compare_metrics, log_patterns)

@@ -21,6 +21,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("query_metrics", {"query": "avg:m{*}", "end": 1e30}, "end"),
     ("compare_metrics", {"query": "avg:a{*}, avg:b{*}"}, "query"),
     ("log_patterns", {"max_logs": 10_001}, "max_logs"),
+    ("triage_service", {}, "service"),
+    ("triage_service", {"service": "web", "env": "prod env:dev"}, "env"),
     ("log_patterns", {"compare": "yesterday"}, "compare"),
     ("compare_metrics", {"query": "avg:m{*}", "baseline": "yesterday"}, "baseline"),
     ("list_metrics", {"limit": 0}, "limit"),

@@ -441,11 +441,18 @@ FIELDS = Texts(200, 30, shortest=1, grammar=r"\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_
 QUERY = Text(4000, nullable=False)
 METRIC_NAME = r"[A-Za-z][A-Za-z0-9_.]*"
 DATADOG_ID = r"[A-Za-z0-9][A-Za-z0-9_-]*"
+TAG_VALUE = r"[A-Za-z0-9][A-Za-z0-9_./\-]*"
 
 # Every tool's arguments, as documented (README, tool descriptions), written out independently.
 CONTRACT: dict[str, dict[str, Kind]] = {
     "query_metrics": {
         "query": Text(4000, shortest=1, nullable=False, required=True, examples=("avg:system.cpu.user{*}",)),
+        "start": START,
+        "end": END,
+    },
+    "triage_service": {
+        "service": Text(200, shortest=1, nullable=False, required=True, grammar=TAG_VALUE, examples=("checkout",)),
+        "env": Text(200, grammar=TAG_VALUE, examples=("prod",)),
         "start": START,
         "end": END,
     },
@@ -613,6 +620,8 @@ OFFSET_SENT_AS = {
 }
 # How far back the window reaches when only its end is given.
 DEFAULT_SPAN = {"get_trace": DAY}
+# Tools that read the window before the one asked for, as well.
+READS_BEFORE = ("compare_metrics", "log_patterns", "triage_service")
 # Names a model might write by mistake, beside near misses made from the tool's own names.
 STRAY_NAMES = ["from", "to", "append", "startup", "querystring", "ctx", "self", "kwargs", "__proto__", "id"]
 STRAY_NAMES += ["", " ", "l\u0456mit", "it's", 'a"b', "\ud83d", "\x00", "Limit", "LIMIT", "limit\x00"]
@@ -621,6 +630,7 @@ STRAY_NAMES += ["x" * 300, API_KEY]
 VALID_CALL: dict[str, dict[str, Any]] = {
     "query_metrics": {"query": "avg:system.cpu.user{*}", "start": "now-4h"},
     "compare_metrics": {"query": "avg:system.cpu.user{*}"},
+    "triage_service": {"service": "checkout"},
     "get_metric_metadata": {"metric_name": "system.cpu.user"},
     "get_monitor": {"monitor_id": 1},
     "get_dashboard": {"dashboard_id": "abc-def-ghi"},
@@ -818,12 +828,17 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
 def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
     """The time window, the offset and the cursor Datadog was sent are those the arguments say."""
     window = made.window()
-    if window and made.tool in ("compare_metrics", "log_patterns"):  # and a baseline: as long, and earlier
-        earlier = [r for r in requests if sent_times(r).get("to", window[1]) <= window[0]]
-        for request in earlier:
-            baseline = sent_times(request)
-            assert baseline["to"] - baseline["from"] == window[1] - window[0], f"{baseline} for {made.args!r:.300}"
-        requests = [r for r in requests if r not in earlier]
+    if window and made.tool in READS_BEFORE:  # the window before too: as long; triage reads both at once
+        span, asked = window[1] - window[0], {"from": window[0], "to": window[1]}
+        both = {"from": window[0] - span, "to": window[1]}
+        for request in requests:
+            times = sent_times(request)
+            if times in ({}, asked) or (made.tool == "triage_service" and times == both):
+                continue
+            assert times["to"] - times["from"] == span, f"{made.tool}: baseline {times} for {made.args!r:.300}"
+            assert times["from"] < window[0], f"{made.tool}: baseline {times} not earlier, for {made.args!r:.300}"
+        assert any(sent_times(r) == asked for r in requests), f"{made.tool} never read {asked}: {made.args!r:.300}"
+        return
     for request in requests:
         for side, epoch in sent_times(request).items():
             assert window, f"{made.tool} sent a time for a call without a window"

@@ -161,7 +161,7 @@ async def test_the_investigations_are_served_when_asked_for() -> None:
     async with connect(env={"DD_MCP_TOOLSETS": "investigations"}) as client:
         asked = {tool.name for tool in (await client.list_tools()).tools}
     assert "compare_metrics" not in default
-    assert asked == {"compare_metrics", "log_patterns"}
+    assert asked == {"compare_metrics", "log_patterns", "triage_service"}
 
 
 # -- log_patterns ------------------------------------------------------------------------------------
@@ -262,3 +262,186 @@ async def test_the_demo_story_shows_the_payments_error_that_is_new() -> None:
     assert result.structured_content is not None
     new = [row["template"] for row in result.structured_content["patterns"] if row["trend"] == "new"]
     assert any("pool exhausted" in template for template in new), new
+
+
+# -- triage_service ----------------------------------------------------------------------------------
+
+RECENT, EARLIER = iso(NOW - 3600), iso(NOW - 7200)
+MS = 1_000_000  # span durations are in nanoseconds
+
+
+class ServiceDatadog:
+    """A fake Datadog holding one service, `web`, whose `POST /pay` slowed and failed after 2.0 was
+    deployed in the last hour; `down` names endpoints that answer 403 instead."""
+
+    def __init__(self, down: tuple[str, ...] = (), monitors: int = 1, long_text: str = "") -> None:
+        self.down, self.monitors, self.long_text = down, monitors, long_text
+        self.paths: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.paths.append(path)
+        if any(path.startswith(prefix) for prefix in self.down):
+            return httpx.Response(403, json={"errors": ["Forbidden"]})
+        body = json.loads(request.content) if request.content else {}
+        attributes = (body.get("data") or {}).get("attributes") or body
+        search = attributes.get("filter") or {}
+        recent = search.get("from") == RECENT or (search.get("to") == iso(NOW) and search.get("from") == EARLIER)
+        answer = {
+            "/api/v1/monitor": self.monitor_list,
+            "/api/v2/spans/analytics/aggregate": lambda: self.span_groups(attributes, recent),
+            "/api/v2/spans/events/search": lambda: self.first_span(search),
+            "/api/v2/logs/events/search": lambda: {
+                "data": self.logs(recent) if search["from"] == RECENT else self.logs(False)
+            },
+            "/api/v2/logs/analytics/aggregate": lambda: count_answer(3 if search["from"] == RECENT else 0),
+            "/api/v2/events": self.events,
+            "/api/v2/incidents/search": self.incidents,
+            "/api/v2/services/definitions": self.catalog,
+        }[path]()
+        return httpx.Response(200, json=answer)
+
+    def monitor_list(self) -> list[dict[str, Any]]:
+        firing = {"state": {"groups": {"env:prod": {"status": "Alert"}, "env:dev": {"status": "OK"}}}}
+        return [
+            {"id": 10 + n, "name": f"web errors {n} {self.long_text}", "overall_state": "Alert", **firing}
+            for n in range(self.monitors)
+        ] + [{"id": 99, "name": "web fine", "overall_state": "OK"}]
+
+    def span_groups(self, attributes: dict[str, Any], recent: bool) -> dict[str, Any]:
+        errors = "status:error" in attributes["filter"]["query"]
+        by = [group["facet"] for group in attributes["group_by"]]
+        slow = 2000 * MS if recent else 100 * MS
+        rows: list[tuple[dict[str, str], Sequence[float]]]
+        if by == ["version"]:
+            rows = [({"version": "1.9"}, [50]), ({"version": "2.0"}, [40])]
+        elif by == ["resource_name"]:
+            pay: Sequence[float] = [10 if recent else 0] if errors else [40, slow / 2, slow, slow]
+            home: Sequence[float] = [0] if errors else [60, 50 * MS, 90 * MS, 95 * MS]
+            rows = [({"resource_name": "POST /pay"}, pay), ({"resource_name": "GET /"}, home)]
+        else:
+            rows = [({}, [10 if recent else 0] if errors else [100, 60 * MS, slow, slow])]
+        return {
+            "data": [
+                {"attributes": {"by": by_, "compute": {f"c{n}": v for n, v in enumerate(values)}}}
+                for by_, values in rows
+            ]
+        }
+
+    def first_span(self, search: dict[str, Any]) -> dict[str, Any]:
+        first = {"1.9": EARLIER, "2.0": iso(NOW - 1800)}[search["query"].rsplit(":", 1)[1]]
+        return {"data": [{"attributes": {"start_timestamp": first}}]}
+
+    def logs(self, recent: bool) -> list[dict[str, Any]]:
+        return (
+            logs("pool exhausted after 30 ms", "pool exhausted after 41 ms", "pool exhausted after 29 ms")
+            if recent
+            else []
+        )
+
+    def events(self) -> dict[str, Any]:
+        deploy = {"timestamp": iso(NOW - 1800), "attributes": {"title": f"Deployed web 2.0 {self.long_text}"}}
+        return {"data": [{"id": "e1", "attributes": deploy}]}
+
+    def incidents(self) -> dict[str, Any]:
+        incident = {
+            "id": "inc-1",
+            "attributes": {"title": "Payments failing", "state": "active", "fields": {"services": {"value": ["web"]}}},
+        }
+        other = {"id": "inc-2", "attributes": {"title": "Other", "fields": {"services": {"value": ["db"]}}}}
+        return {"data": {"attributes": {"incidents": [{"data": incident}, {"data": other}]}}}
+
+    def catalog(self) -> dict[str, Any]:
+        schema = {"dd-service": "web", "team": "shop", "contacts": [{"contact": "#web-oncall"}]}
+        return {"data": [{"attributes": {"schema": schema}}]}
+
+
+async def triage(datadog: ServiceDatadog, **arguments: Any) -> dict[str, Any]:
+    async with connect(transport=httpx.MockTransport(datadog)) as client:
+        result = await client.call_tool("triage_service", {"service": "web", **arguments})
+    assert not result.is_error, result.content
+    answer: dict[str, Any] | None = result.structured_content
+    assert answer is not None
+    return answer
+
+
+@pytest.mark.anyio
+async def test_triage_names_the_alert_the_slow_failing_endpoint_the_new_error_the_deploy_and_the_incident() -> None:
+    answer = await triage(ServiceDatadog())
+    assert answer["alerting"] == [{"id": 10, "name": "web errors 0 ", "state": "Alert", "groups": ["env:prod"]}]
+    traffic = answer["traffic"]
+    assert traffic["now"] == {
+        "requests": 100,
+        "errors": 10,
+        "error_rate": 10.0,
+        "p50_ms": 60.0,
+        "p95_ms": 2000.0,
+        "p99_ms": 2000.0,
+    }
+    assert traffic["before"]["p95_ms"] == 100.0
+    assert traffic["before"]["error_rate"] == 0.0
+    assert traffic["resources"][0] == {
+        "resource": "POST /pay",
+        "p95_ms_now": 2000.0,
+        "error_rate_now": 25.0,
+        "p95_ms_before": 100.0,
+        "error_rate_before": 0.0,
+    }
+    errors = answer["errors"]
+    assert (errors["now"], errors["before"]) == (3, 0)
+    assert errors["patterns"][0]["template"] == "pool exhausted after <NUM> ms"
+    assert errors["patterns"][0]["before"] == 0
+    assert answer["changes"]["versions"] == [
+        {"version": "1.9", "first_seen": EARLIER},
+        {"version": "2.0", "first_seen": iso(NOW - 1800)},
+    ]
+    assert answer["changes"]["events"] == [{"time": iso(NOW - 1800), "title": "Deployed web 2.0 "}]
+    assert [i["id"] for i in answer["context"]["incidents"]] == ["inc-1"]
+    assert answer["context"]["catalog"]["contacts"] == ["#web-oncall"]
+    assert answer["next"][0] == "get_monitor(monitor_id=10)"
+    assert any(call.startswith("search_logs(") for call in answer["next"])
+    assert any("POST /pay" in call for call in answer["next"])
+    assert "get_incident(incident_id='inc-1')" in answer["next"]
+
+
+@pytest.mark.anyio
+async def test_a_section_that_fails_says_why_in_its_place_and_the_others_answer() -> None:
+    answer = await triage(ServiceDatadog(down=("/api/v1/monitor", "/api/v2/logs")))
+    assert "403" in answer["alerting"]["unavailable"]
+    assert "403" in answer["errors"]["unavailable"]
+    assert answer["traffic"]["now"]["requests"] == 100
+    assert answer["changes"]["versions"]
+    assert answer["context"]["incidents"]
+
+
+@pytest.mark.anyio
+async def test_a_busy_service_is_triaged_within_6000_characters() -> None:
+    answer = await triage(ServiceDatadog(monitors=40, long_text="x" * 3000))
+    assert len(json.dumps(answer, separators=(",", ":"), ensure_ascii=False)) <= 6000
+    assert answer["alerting"]
+    assert answer["next"]
+
+
+@pytest.mark.anyio
+async def test_the_sections_are_read_at_once() -> None:
+    barrier = Barrier(17, {"data": []})  # monitors 1, traffic 8, error logs 4, versions and events 2, context 2
+    with anyio.fail_after(10):
+        async with connect(transport=barrier) as client:
+            result = await client.call_tool("triage_service", {"service": "web"})
+    assert not result.is_error, result.content
+    assert barrier.most == 17
+
+
+@pytest.mark.parametrize(("tool", "arguments"), [("compare_metrics", {"query": QUERY}), ("log_patterns", {})])
+@pytest.mark.anyio
+async def test_a_datadog_refusal_inside_concurrent_reads_is_said_as_itself(
+    tool: str, arguments: dict[str, Any]
+) -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.route().respond(403, json={"errors": ["Forbidden"]})
+        async with connect() as client:
+            result = await client.call_tool(tool, arguments)
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error
+    assert "403" in text
+    assert "shape" not in text

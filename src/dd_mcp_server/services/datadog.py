@@ -14,7 +14,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -241,10 +241,19 @@ class DatadogClient:
         return await self._post("/api/v2/spans/events/search", body, scope="apm_read")
 
     async def aggregate_spans(
-        self, query: str, start: str, end: str, aggregation: str, metric: str | None, group_by: list[str], limit: int
+        self,
+        query: str,
+        start: str,
+        end: str,
+        aggregation: str,
+        metric: str | None,
+        group_by: list[str],
+        limit: int,
+        also: Sequence[tuple[str, str | None]] = (),
     ) -> Any:
+        """Groups sorted by the first aggregation; `also` computes more in the same request (c1, c2...)."""
         attributes = {
-            "compute": [_compute(aggregation, metric)],
+            "compute": [_compute(aggregation, metric), *(_compute(*more) for more in also)],
             "filter": _search_filter(query, start, end, None),
             "group_by": [_group_by(facet, limit, aggregation, metric) for facet in group_by],
             "options": {"timezone": "UTC"},

@@ -17,6 +17,7 @@ from dd_mcp_server.tools import (
     rum,
     slos,
     synthetics,
+    triage,
 )
 from dd_mcp_server.tools.results import ToolFunction
 
@@ -34,5 +35,5 @@ TOOLSETS: dict[str, tuple[ToolFunction, ...]] = {
     "slos": slos.TOOLS,
     "downtimes": downtimes.TOOLS,
     "notebooks": notebooks.TOOLS,
-    "investigations": investigations.TOOLS,
+    "investigations": (*investigations.TOOLS, *triage.TOOLS),
 }

@@ -14,9 +14,9 @@ import re
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -247,6 +247,32 @@ def offset_cursor(cursor: str | None) -> int:
 
 # ASCII digits only ('²'.isdigit() is true), and few enough to stay a sane offset.
 _OFFSET = re.compile(r"[0-9]{1,9}")
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+async def gather(reads: Mapping[K, Awaitable[V]]) -> dict[K, V]:
+    """Await every read at once, their results under the same keys: an answer composed of several
+    requests takes about as long as its slowest one. The first failure cancels the others and is
+    raised as itself (a DatadogError keeps its message, not wrapped in a group)."""
+    results: dict[K, V] = {}
+    failures: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def read(key: K, awaitable: Awaitable[V]) -> None:
+            try:
+                results[key] = await awaitable
+            except Exception as exc:
+                failures.append(exc)
+                group.cancel_scope.cancel()
+
+        for key, awaitable in reads.items():
+            group.start_soon(read, key, awaitable)
+    if failures:
+        raise failures[0]
+    return {key: results[key] for key in reads}
 
 
 def window(ctx: Context, start: TimeArg, end: TimeArg, default_span: int = 3600) -> tuple[int, int]:

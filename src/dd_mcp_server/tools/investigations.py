@@ -17,7 +17,7 @@ from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso, parse_time
 from dd_mcp_server.services.datadog import DatadogClient, next_cursor
-from dd_mcp_server.tools.base import End, Start, datadog, now, window
+from dd_mcp_server.tools.base import End, Start, datadog, gather, now, window
 from dd_mcp_server.tools.logs import LogQuery
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import listing, narrow
@@ -52,14 +52,12 @@ async def compare_metrics(
     before_s = _baseline_start(baseline, start_s, end_s, now(ctx))
     span = end_s - start_s
     client = datadog(ctx)
-    answers: dict[str, Any] = {}
-
-    async def run(name: str, begin: int) -> None:
-        answers[name] = await client.query_metrics(query, begin, begin + span)
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(run, "now", start_s)
-        group.start_soon(run, "before", before_s)
+    answers = await gather(
+        {
+            "now": client.query_metrics(query, start_s, end_s),
+            "before": client.query_metrics(query, before_s, before_s + span),
+        }
+    )
     series = [_row(change) for change in changes.compare(series_of(answers["now"]), series_of(answers["before"]))]
     result: dict[str, Any] = {
         "query": query,
@@ -132,12 +130,9 @@ async def log_patterns(
     if compare:
         windows["before"] = (2 * start_s - end_s, start_s)
     client = datadog(ctx)
-    samples: dict[str, list[patterns.Log]] = {}
-    totals: dict[str, Any] = {}
-    async with anyio.create_task_group() as group:
-        for name, (begin, finish) in windows.items():
-            group.start_soon(_sample, client, query, begin, finish, max_logs, samples, name)
-            group.start_soon(_total, client, query, begin, finish, totals, name)
+    got = await gather({name: read_logs(client, query, *bounds, max_logs) for name, bounds in windows.items()})
+    samples = {name: sample for name, (sample, _) in got.items()}
+    totals = {name: total for name, (_, total) in got.items()}
     found = await anyio.to_thread.run_sync(patterns.mine, samples["now"])
     if compare:
         found = await anyio.to_thread.run_sync(patterns.compare, found, samples["before"])
@@ -160,15 +155,15 @@ async def log_patterns(
     return result
 
 
-async def _sample(
-    client: DatadogClient,
-    query: str,
-    start: int,
-    end: int,
-    most: int,
-    samples: dict[str, list[patterns.Log]],
-    name: str,
-) -> None:
+async def read_logs(
+    client: DatadogClient, query: str, start: int, end: int, most: int
+) -> tuple[list[patterns.Log], Any]:
+    """The newest `most` logs of a window and how many match in all, read at once."""
+    got = await gather({"logs": _sample(client, query, start, end, most), "total": _total(client, query, start, end)})
+    return got["logs"], got["total"]
+
+
+async def _sample(client: DatadogClient, query: str, start: int, end: int, most: int) -> list[patterns.Log]:
     """The newest `most` logs of a window, page after page: (message, status, timestamp) each."""
     logs: list[patterns.Log] = []
     cursor: str | None = None
@@ -179,7 +174,7 @@ async def _sample(
         cursor = next_cursor(payload)
         if not cursor or not page:
             break
-    samples[name] = logs[:most]
+    return logs[:most]
 
 
 def _log(attributes: dict[str, Any]) -> patterns.Log:
@@ -191,11 +186,11 @@ def _log(attributes: dict[str, Any]) -> patterns.Log:
     )
 
 
-async def _total(client: DatadogClient, query: str, start: int, end: int, totals: dict[str, Any], name: str) -> None:
+async def _total(client: DatadogClient, query: str, start: int, end: int) -> Any:
     """How many logs match in all (Datadog counts them), so a sample is never taken for the whole."""
     payload = await client.aggregate_logs(query, iso(start), iso(end), "count", None, [], 1)
     buckets = (payload.get("data") or {}).get("buckets") or []
-    totals[name] = (buckets[0].get("computes") or {}).get("c0") if buckets else 0
+    return (buckets[0].get("computes") or {}).get("c0") if buckets else 0
 
 
 def _read(read: int, total: Any) -> str:

@@ -1,0 +1,313 @@
+"""Triage: a service's state in one answer, the picture an on-call engineer assembles first.
+
+Each section is read concurrently and stands alone: one that fails says why in its place and the
+others still answer. The window is compared with the one just before it, of the same length, so
+"p95 1.9 s" comes with "was 120 ms". The answer ends with the calls worth making next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from dd_mcp_server.common import patterns
+from dd_mcp_server.common.budget import fit_budget
+from dd_mcp_server.common.series import significant
+from dd_mcp_server.common.text import clip
+from dd_mcp_server.common.timeparse import iso
+from dd_mcp_server.services.datadog import DatadogClient, DatadogError
+from dd_mcp_server.tools.base import End, Start, datadog, gather, window
+from dd_mcp_server.tools.investigations import read_logs
+from dd_mcp_server.tools.results import narrow
+
+NARROW = "one section's own tool: get_monitors, aggregate_spans, log_patterns, get_events, list_incidents"
+ANSWER_CHARS = 6000  # the picture, not the data: each section's own tool has the rest
+SHOWN = 5  # monitors, resources, patterns, versions, events, incidents: the few that matter most
+ERROR_SAMPLE = 500  # error logs mined for patterns, per window
+NS_PER_MS = 1e6
+FIGURES = (("pc50", "p50"), ("pc95", "p95"), ("pc99", "p99"))  # Datadog's name, the one shown
+Section = Callable[[], Awaitable[Any]]
+
+# A tag value as Datadog writes it (letters, digits, _ - . /), so it reads as one term of a query.
+TAG_VALUE = r"^[A-Za-z0-9][A-Za-z0-9_./\-]*$"
+ServiceName = Annotated[str, Field(min_length=1, max_length=200, pattern=TAG_VALUE, description="Service name")]
+Env = Annotated[str | None, Field(max_length=200, pattern=TAG_VALUE, description="env tag value")]
+
+
+@narrow(NARROW)
+async def triage_service(
+    ctx: Context, service: ServiceName, env: Env = None, start: Start = None, end: End = None
+) -> dict[str, Any]:
+    """A service's health in one answer: alerts, traffic, errors, changes, incidents, next calls.
+    Example: service='checkout', env='prod'
+    """
+    start_s, end_s = window(ctx, start, end)
+    scope = f"service:{service}" + (f" env:{env}" if env else "")
+    triage = Triage(datadog(ctx), service, scope, start_s, end_s)
+    sections: dict[str, Section] = {
+        "alerting": triage.alerting,
+        "traffic": triage.traffic,
+        "errors": triage.errors,
+        "changes": triage.changes,
+        "context": triage.context,
+    }
+    answers: dict[str, Any] = {}
+
+    async def run(name: str, section: Section) -> None:
+        try:
+            answers[name] = await section()
+        except DatadogError as exc:  # this section's own failure; the others still answer
+            answers[name] = {"unavailable": str(exc)}
+        except Exception as exc:  # an answer of another shape than Datadog documents: said, not raised
+            answers[name] = {"unavailable": f"Datadog's answer was not of the documented shape ({type(exc).__name__})"}
+
+    async with anyio.create_task_group() as group:
+        for name, section in sections.items():
+            group.start_soon(run, name, section)
+    result: dict[str, Any] = {
+        "service": service,
+        "from": iso(start_s),
+        "to": iso(end_s),
+        "before": f"{iso(2 * start_s - end_s)} to {iso(start_s)}",
+        **{name: answers[name] for name in sections},
+    }
+    result["next"] = suggestions(service, scope, result)
+    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+
+
+class Triage:
+    """The sections of one service's triage, each a few Datadog requests made at once."""
+
+    def __init__(self, client: DatadogClient, service: str, scope: str, start: int, end: int) -> None:
+        self.client, self.service, self.scope = client, service, scope
+        self.windows = {"now": (start, end), "before": (2 * start - end, start)}
+
+    async def alerting(self) -> list[dict[str, Any]]:
+        """Monitors tagged for the service that are in Alert, Warn or No Data, with the groups that are."""
+        found = await self.client.list_monitors(None, None, f"service:{self.service}", "alert,warn,no data", 0, 100)
+        firing = [m for m in found if isinstance(m, dict) and m.get("overall_state") in ("Alert", "Warn", "No Data")]
+        firing.sort(key=lambda m: ("Alert", "Warn", "No Data").index(m["overall_state"]))
+        return [_monitor(m) for m in firing[:SHOWN]]
+
+    async def traffic(self) -> dict[str, Any]:
+        """Requests, error rate and latency now and before, and the resources that changed most."""
+        reads = {
+            (window, part): self._spans(window, part)
+            for window in self.windows
+            for part in ("all", "errors", "resources", "resource errors")
+        }
+        got = await gather(reads)
+        totals = {w: _figures(got[(w, "all")], got[(w, "errors")]) for w in self.windows}
+        resources = _resources({w: (got[(w, "resources")], got[(w, "resource errors")]) for w in self.windows})
+        return {"now": totals["now"], "before": totals["before"], "resources": resources[:SHOWN]}
+
+    async def _spans(self, window: str, part: str) -> list[dict[str, Any]]:
+        start, end = self.windows[window]
+        query = self.scope + (" status:error" if "errors" in part else "")
+        group_by = ["resource_name"] if "resource" in part else []
+        also = [(name, "@duration") for name, _ in FIGURES] if part in ("all", "resources") else []
+        payload = await self.client.aggregate_spans(query, iso(start), iso(end), "count", None, group_by, 20, also)
+        buckets = [b.get("attributes") for b in payload.get("data") or [] if isinstance(b, dict)]
+        return [b for b in buckets if isinstance(b, dict)]
+
+    async def errors(self) -> dict[str, Any]:
+        """Error logs now and before, and their patterns: the new ones first."""
+        query = f"{self.scope} status:error"
+        reads = {w: read_logs(self.client, query, start, end, ERROR_SAMPLE) for w, (start, end) in self.windows.items()}
+        got = await gather(reads)
+        (now, total), (before, total_before) = got["now"], got["before"]
+        found = await anyio.to_thread.run_sync(patterns.mine, now)
+        found = await anyio.to_thread.run_sync(patterns.compare, found, before)
+        found.sort(key=lambda p: (p.previous != 0, -p.count))
+        shown = [
+            {
+                "template": p.template,
+                "count": p.count,
+                "before": p.previous,
+                "first_seen": p.first_seen,
+                "example": clip(p.example, 200),
+            }
+            for p in found[:SHOWN]
+        ]
+        return {"now": total, "before": total_before, "patterns": shown}
+
+    async def changes(self) -> dict[str, Any]:
+        """Versions running in the window, when each was first seen, and the service's events."""
+        start, end = self.windows["before"][0], self.windows["now"][1]
+        got = await gather(
+            {
+                "versions": self.client.aggregate_spans(
+                    self.scope, iso(start), iso(end), "count", None, ["version"], SHOWN
+                ),
+                "events": self.client.list_events(self.scope, start * 1000, end * 1000, SHOWN * 4, None),
+            }
+        )
+        versions, events = got["versions"], got["events"]
+        names = [
+            str(((b.get("attributes") or {}).get("by") or {}).get("version"))
+            for b in versions.get("data") or []
+            if isinstance(b, dict)
+        ]
+        names = [name for name in names if name not in ("None", "")]
+        first = await gather({name: self._first_seen(name, start, end) for name in names})
+        return {
+            "versions": [
+                {"version": name, "first_seen": first[name]} for name in sorted(names, key=lambda n: first[n] or "")
+            ],
+            "events": [_event(e) for e in (events.get("data") or [])[: SHOWN * 2] if isinstance(e, dict)],
+        }
+
+    async def _first_seen(self, version: str, start: int, end: int) -> str | None:
+        payload = await self.client.search_spans(
+            f"{self.scope} version:{version}", iso(start), iso(end), 1, None, "timestamp"
+        )
+        spans = [s for s in payload.get("data") or [] if isinstance(s, dict)]
+        first = (spans[0].get("attributes") or {}).get("start_timestamp") if spans else None
+        return first if isinstance(first, str) else None
+
+    async def context(self) -> dict[str, Any]:
+        """Open incidents that name the service, and the service's catalog entry."""
+        got = await gather(
+            {
+                "incidents": self.client.search_incidents("state:(active OR stable)", 50, 0),
+                "catalog": self.client.list_service_definitions(100, 0),
+            }
+        )
+        incidents, catalog = got["incidents"], got["catalog"]
+        found = ((incidents.get("data") or {}).get("attributes") or {}).get("incidents") or []
+        naming = [
+            _incident(data)
+            for data in (wrapper.get("data") for wrapper in found if isinstance(wrapper, dict))
+            if isinstance(data, dict) and self.service in _services(data)
+        ]
+        entry = next(
+            (
+                (item.get("attributes") or {}).get("schema") or {}
+                for item in catalog.get("data") or []
+                if isinstance(item, dict)
+                and ((item.get("attributes") or {}).get("schema") or {}).get("dd-service") == self.service
+            ),
+            None,
+        )
+        return {"incidents": naming[:SHOWN], "catalog": _entry(entry) if entry else "not in the service catalog"}
+
+
+def _monitor(monitor: dict[str, Any]) -> dict[str, Any]:
+    groups = ((monitor.get("state") or {}).get("groups") or {}).items()
+    firing = [name for name, g in groups if isinstance(g, dict) and g.get("status") in ("Alert", "Warn", "No Data")]
+    return {
+        "id": monitor.get("id"),
+        "name": monitor.get("name"),
+        "state": monitor.get("overall_state"),
+        "groups": firing[:SHOWN],
+    }
+
+
+def _computes(bucket: dict[str, Any]) -> dict[str, Any]:
+    return bucket.get("compute") or {}
+
+
+def _figures(everything: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests, errors, error rate and latency percentiles (ms) of one window."""
+    computes = _computes(everything[0]) if everything else {}
+    requests = computes.get("c0") or 0
+    failed = _computes(errors[0]).get("c0") or 0 if errors else 0
+    figures: dict[str, Any] = {"requests": requests, "errors": failed, "error_rate": _rate(failed, requests)}
+    for n, (_, shown) in enumerate(FIGURES, start=1):
+        figures[f"{shown}_ms"] = _ms(computes.get(f"c{n}"))
+    return figures
+
+
+def _resources(windows: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Each resource's p95 and error rate now and before, the largest change first."""
+    table: dict[str, dict[str, Any]] = {}
+    for side, (figures, errors) in windows.items():
+        failed = {str((b.get("by") or {}).get("resource_name")): _computes(b).get("c0") or 0 for b in errors}
+        for bucket in figures:
+            name = str((bucket.get("by") or {}).get("resource_name"))
+            computes = _computes(bucket)
+            row = table.setdefault(name, {"resource": name})
+            row[f"p95_ms_{side}"] = _ms(computes.get("c2"))
+            row[f"error_rate_{side}"] = _rate(failed.get(name, 0), computes.get("c0") or 0)
+    return sorted(table.values(), key=_change, reverse=True)
+
+
+def _change(row: dict[str, Any]) -> float:
+    """How much a resource moved: its p95's ratio, or its error rate's rise in points, whichever is larger."""
+    now, before = row.get("p95_ms_now") or 0, row.get("p95_ms_before") or 0
+    latency = now / before if before else (2.0 if now else 0.0)
+    errors = (row.get("error_rate_now") or 0) - (row.get("error_rate_before") or 0)
+    return max(latency - 1, errors / 10)
+
+
+def _rate(failed: Any, requests: Any) -> float:
+    """Errors in percent of requests, one decimal."""
+    return round(100 * failed / requests, 1) if isinstance(requests, int | float) and requests else 0.0
+
+
+def _ms(nanoseconds: Any) -> float | None:
+    return significant(nanoseconds / NS_PER_MS) if isinstance(nanoseconds, int | float) else None
+
+
+def _event(item: dict[str, Any]) -> dict[str, Any]:
+    outer = item.get("attributes") or {}
+    inner = outer.get("attributes") or {}
+    return {"time": outer.get("timestamp"), "title": clip(str(inner.get("title") or outer.get("message") or ""), 160)}
+
+
+def _services(incident: dict[str, Any]) -> list[str]:
+    field = ((incident.get("attributes") or {}).get("fields") or {}).get("services")
+    value = field.get("value") if isinstance(field, dict) else None
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _incident(incident: dict[str, Any]) -> dict[str, Any]:
+    attributes = incident.get("attributes") or {}
+    keys = ("public_id", "title", "severity", "state", "created")
+    return {"id": incident.get("id"), **{k: attributes.get(k) for k in keys}}
+
+
+def _entry(schema: dict[str, Any]) -> dict[str, Any]:
+    """Who owns the service and how to reach them."""
+    contacts = [c.get("contact") for c in schema.get("contacts") or [] if isinstance(c, dict)]
+    links = [link.get("url") for link in schema.get("links") or [] if isinstance(link, dict)]
+    return {"team": schema.get("team"), "tier": schema.get("tier"), "contacts": contacts, "links": links[:SHOWN]}
+
+
+def suggestions(service: str, scope: str, triage: dict[str, Any]) -> list[str]:
+    """The calls worth making next, from what looks wrong, most telling first."""
+    calls: list[str] = []
+    for monitor in _listed(triage.get("alerting")):
+        calls.append(f"get_monitor(monitor_id={monitor['id']})")
+    errors = _section(triage, "errors")
+    for pattern in [p for p in errors.get("patterns") or [] if p.get("before") == 0][:2]:
+        calls.append(f"search_logs(query='{scope} status:error', limit=20)  # new: {pattern['template'][:80]}")
+    traffic = _section(triage, "traffic")
+    for row in (traffic.get("resources") or [])[:1]:
+        if _change(row) > 0.5:
+            calls.append(f"list_spans(query='{scope} resource_name:\"{row['resource']}\" status:error')")
+    changes = _section(triage, "changes")
+    if len(changes.get("versions") or []) > 1:
+        calls.append(f"compare_metrics(query='avg:trace.http.request.duration{{service:{service}}} by {{version}}')")
+    context = _section(triage, "context")
+    for incident in _listed(context.get("incidents")):
+        calls.append(f"get_incident(incident_id='{incident['id']}')")
+    return calls or [f"nothing looks wrong with {service} in this window: widen it, or triage a neighbour"]
+
+
+def _section(triage: dict[str, Any], name: str) -> dict[str, Any]:
+    """A section that answered (one that failed holds only why)."""
+    section = triage.get(name)
+    return section if isinstance(section, dict) else {}
+
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+TOOLS = (triage_service,)

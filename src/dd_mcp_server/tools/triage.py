@@ -285,8 +285,8 @@ def suggestions(service: str, scope: str, triage: dict[str, Any]) -> list[str]:
     for monitor in _listed(triage.get("alerting")):
         calls.append(f"get_monitor(monitor_id={monitor['id']})")
     errors = _section(triage, "errors")
-    for pattern in [p for p in errors.get("patterns") or [] if p.get("before") == 0][:2]:
-        calls.append(f"search_logs(query='{scope} status:error', limit=20)  # new: {pattern['template'][:80]}")
+    if any(p.get("before") == 0 for p in errors.get("patterns") or []):  # a new kind of error
+        calls.append(f"search_logs(query='{scope} status:error', limit=20)")
     traffic = _section(triage, "traffic")
     for row in (traffic.get("resources") or [])[:1]:
         if _change(row) > 0.5:

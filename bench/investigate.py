@@ -104,9 +104,8 @@ async def main() -> None:
     slowest = max(sections, key=sections.__getitem__)
     print(f"latency per Datadog request: {seconds * 1000:.0f} ms")
     print(f"triage_service: {triage_bytes:>7} bytes  {triage_time:6.2f} s  {one.requests} requests at once")
-    print(
-        f"single calls:   {single_bytes:>7} bytes  {single_time:6.2f} s  {len(SINGLE_CALLS)} calls, {many.requests} requests"
-    )
+    calls = f"{len(SINGLE_CALLS)} calls, {many.requests} requests"
+    print(f"single calls:   {single_bytes:>7} bytes  {single_time:6.2f} s  {calls}")
     print(f"bytes: {single_bytes / triage_bytes:.1f}x fewer; time: {single_time / triage_time:.1f}x faster")
     for name, took in sections.items():
         print(f"  section {name:<9} {took:6.2f} s")

@@ -22,6 +22,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("compare_metrics", {"query": "avg:a{*}, avg:b{*}"}, "query"),
     ("log_patterns", {"max_logs": 10_001}, "max_logs"),
     ("triage_service", {}, "service"),
+    ("triage_monitor", {"monitor_id": 0}, "monitor_id"),
+    ("triage_monitor", {}, "monitor_id"),
     ("triage_service", {"service": "web", "env": "prod env:dev"}, "env"),
     ("log_patterns", {"compare": "yesterday"}, "compare"),
     ("compare_metrics", {"query": "avg:m{*}", "baseline": "yesterday"}, "baseline"),

@@ -161,7 +161,7 @@ async def test_the_investigations_are_served_when_asked_for() -> None:
     async with connect(env={"DD_MCP_TOOLSETS": "investigations"}) as client:
         asked = {tool.name for tool in (await client.list_tools()).tools}
     assert "compare_metrics" not in default
-    assert asked == {"compare_metrics", "log_patterns", "triage_service"}
+    assert asked == {"compare_metrics", "log_patterns", "triage_service", "triage_monitor"}
 
 
 # -- log_patterns ------------------------------------------------------------------------------------
@@ -286,15 +286,13 @@ class ServiceDatadog:
         body = json.loads(request.content) if request.content else {}
         attributes = (body.get("data") or {}).get("attributes") or body
         search = attributes.get("filter") or {}
-        recent = search.get("from") == RECENT or (search.get("to") == iso(NOW) and search.get("from") == EARLIER)
+        recent = search.get("to") == iso(NOW)  # the window asked for (or, for versions, both windows)
         answer = {
             "/api/v1/monitor": self.monitor_list,
             "/api/v2/spans/analytics/aggregate": lambda: self.span_groups(attributes, recent),
             "/api/v2/spans/events/search": lambda: self.first_span(search),
-            "/api/v2/logs/events/search": lambda: {
-                "data": self.logs(recent) if search["from"] == RECENT else self.logs(False)
-            },
-            "/api/v2/logs/analytics/aggregate": lambda: count_answer(3 if search["from"] == RECENT else 0),
+            "/api/v2/logs/events/search": lambda: {"data": self.logs(recent)},
+            "/api/v2/logs/analytics/aggregate": lambda: count_answer(3 if recent else 0),
             "/api/v2/events": self.events,
             "/api/v2/incidents/search": self.incidents,
             "/api/v2/services/definitions": self.catalog,
@@ -445,3 +443,89 @@ async def test_a_datadog_refusal_inside_concurrent_reads_is_said_as_itself(
     assert result.is_error
     assert "403" in text
     assert "shape" not in text
+
+
+# -- triage_monitor ----------------------------------------------------------------------------------
+
+FIRED = NOW - 1800  # the alerting group fired half an hour ago: the alert window is that half hour
+
+
+def metric_monitor(**more: Any) -> dict[str, Any]:
+    groups = {
+        "host:web-1": {"status": "Alert", "last_triggered_ts": FIRED},
+        "host:web-2": {"status": "OK", "last_triggered_ts": NOW - 90_000},
+    }
+    return {
+        "id": 7,
+        "name": "CPU high on web",
+        "type": "metric alert",
+        "overall_state": "Alert",
+        "query": "avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 90",
+        "message": "CPU is high.\nRunbook: https://wiki/cpu",
+        "tags": ["team:web"],
+        "state": {"groups": groups},
+        **more,
+    }
+
+
+@pytest.mark.anyio
+async def test_a_monitor_is_explained_by_its_query_over_the_alert_window_against_the_one_before() -> None:
+    now_series = [series("host:web-1", FIRED, [95.0] * 30), series("host:web-2", FIRED, [20.0] * 30)]
+    before_series = [series("host:web-1", FIRED - 1800, [40.0] * 30), series("host:web-2", FIRED - 1800, [20.0] * 30)]
+
+    def query(request: httpx.Request) -> httpx.Response:
+        recent = int(request.url.params["from"]) == FIRED
+        return httpx.Response(200, json={"status": "ok", "series": now_series if recent else before_series})
+
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/monitor/7").respond(200, json=metric_monitor())
+        metrics = mock.get("/api/v1/query").mock(side_effect=query)
+        events = mock.get("/api/v2/events").respond(200, json={"data": []})
+        async with connect() as client:
+            result = await client.call_tool("triage_monitor", {"monitor_id": 7})
+        windows = sorted((c.request.url.params["from"], c.request.url.params["to"]) for c in metrics.calls)
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer is not None
+    assert windows == [(str(FIRED - 1800), str(FIRED)), (str(FIRED), str(NOW))]
+    assert {c.request.url.params["query"] for c in metrics.calls} == {"avg:system.cpu.user{env:prod} by {host}"}
+    assert answer["monitor"]["message"] == "CPU is high."
+    assert answer["groups"] == [{"group": "host:web-1", "status": "Alert", "since": iso(FIRED)}]
+    why = answer["why"]
+    assert why["condition"] == "> 90"
+    assert [row["series"] for row in why["series"]] == ["host:web-1"]  # the alerting group, not web-2
+    assert why["series"][0]["change"]["mean"] == "+138%"
+    assert events.calls.last.request.url.params["filter[query]"] == '"CPU high on web"'
+    assert "traffic" not in answer  # no service tag: no service sections
+
+
+@pytest.mark.anyio
+async def test_a_monitor_of_a_service_adds_that_services_sections() -> None:
+    datadog = ServiceDatadog()
+    monitor = metric_monitor(
+        tags=["service:web"], query='logs("service:web status:error").index("*").rollup("count").last("5m") > 10'
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/monitor/7":
+            return httpx.Response(200, json=monitor)
+        return datadog(request)
+
+    async with connect(transport=httpx.MockTransport(answer)) as client:
+        result = await client.call_tool("triage_monitor", {"monitor_id": 7})
+    assert result.structured_content is not None
+    triaged = result.structured_content
+    assert triaged["why"].startswith("not a metric monitor")
+    assert triaged["errors"]["patterns"][0]["template"] == "pool exhausted after <NUM> ms"
+    assert triaged["changes"]["versions"]
+    assert "/api/v1/query" not in datadog.paths
+
+
+@pytest.mark.anyio
+async def test_a_monitor_that_does_not_exist_is_said_so() -> None:
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/api/v1/monitor/8").respond(404, json={"errors": ["Monitor not found"]})
+        async with connect() as client:
+            result = await client.call_tool("triage_monitor", {"monitor_id": 8})
+    assert result.is_error
+    assert "monitor 8 does not exist" in result.content[0].text  # type: ignore[union-attr]

@@ -140,6 +140,24 @@ def triage_sent(scope: str) -> tuple[Sent, ...]:
 
 
 CASES = [
+    Case(  # the monitor, then (no query to run, no service to triage) the events naming it
+        "triage_monitor",
+        {"monitor_id": 1000001},
+        (
+            Sent("GET", "/api/v1/monitor/1000001", {"group_states": "all"}),
+            Sent(
+                "GET",
+                "/api/v2/events",
+                {
+                    "filter[query]": "*",
+                    "filter[from]": str((NOW - 1800) * 1000),
+                    "filter[to]": str(NOW * 1000),
+                    "sort": "-timestamp",
+                    "page[limit]": "10",
+                },
+            ),
+        ),
+    ),
     Case("triage_service", {"service": "checkout", "env": "prod"}, triage_sent("service:checkout env:prod"), True),
     Case(  # a sample of the window and its count, then the same for the window before
         "log_patterns",

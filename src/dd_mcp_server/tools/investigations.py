@@ -58,7 +58,7 @@ async def compare_metrics(
             "before": client.query_metrics(query, before_s, before_s + span),
         }
     )
-    series = [_row(change) for change in changes.compare(series_of(answers["now"]), series_of(answers["before"]))]
+    series = [change_row(change) for change in changes.compare(series_of(answers["now"]), series_of(answers["before"]))]
     result: dict[str, Any] = {
         "query": query,
         "from": iso(start_s),
@@ -83,7 +83,7 @@ def _baseline_start(baseline: str | None, start: int, end: int, clock: float) ->
     return parse_time(baseline, argument="baseline", now=clock)
 
 
-def _row(change: changes.Change) -> dict[str, Any]:
+def change_row(change: changes.Change) -> dict[str, Any]:
     """One series as the table shows it: its figures in both windows, each change in percent."""
     row: dict[str, Any] = {"series": change.series}
     for side, figures in (("now", change.now), ("before", change.before)):

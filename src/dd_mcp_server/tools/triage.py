@@ -7,6 +7,7 @@ others still answer. The window is compared with the one just before it, of the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -15,18 +16,23 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from dd_mcp_server.common import patterns
+from dd_mcp_server.common import changes, patterns
 from dd_mcp_server.common.budget import fit_budget
 from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
-from dd_mcp_server.tools.base import End, Start, datadog, gather, window
-from dd_mcp_server.tools.investigations import read_logs
+from dd_mcp_server.tools.base import End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.investigations import change_row, read_logs
+from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import narrow
 
 NARROW = "one section's own tool: get_monitors, aggregate_spans, log_patterns, get_events, list_incidents"
 ANSWER_CHARS = 6000  # the picture, not the data: each section's own tool has the rest
+MIN_ALERT_WINDOW = 15 * 60
+WORST = ("Alert", "Warn", "No Data")
+# `avg(last_5m):avg:system.cpu.user{*} by {host} > 90`: the time aggregation, the query, the condition.
+METRIC_MONITOR = re.compile(r"^\s*\w+\(last_\w+\):(?P<query>.+?)\s*(?P<condition>(?:>=|<=|>|<|==|!=)\s*-?[\d.]+)\s*$")
 SHOWN = 5  # monitors, resources, patterns, versions, events, incidents: the few that matter most
 ERROR_SAMPLE = 500  # error logs mined for patterns, per window
 NS_PER_MS = 1e6
@@ -49,19 +55,78 @@ async def triage_service(
     start_s, end_s = window(ctx, start, end)
     scope = f"service:{service}" + (f" env:{env}" if env else "")
     triage = Triage(datadog(ctx), service, scope, start_s, end_s)
-    sections: dict[str, Section] = {
-        "alerting": triage.alerting,
-        "traffic": triage.traffic,
-        "errors": triage.errors,
-        "changes": triage.changes,
-        "context": triage.context,
+    answers = await answered(
+        {
+            "alerting": triage.alerting,
+            "traffic": triage.traffic,
+            "errors": triage.errors,
+            "changes": triage.changes,
+            "context": triage.context,
+        }
+    )
+    result: dict[str, Any] = {
+        "service": service,
+        "from": iso(start_s),
+        "to": iso(end_s),
+        "before": f"{iso(2 * start_s - end_s)} to {iso(start_s)}",
+        **answers,
     }
+    result["next"] = suggestions(service, scope, result)
+    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+
+
+@narrow(NARROW)
+async def triage_monitor(
+    ctx: Context, monitor_id: Annotated[int, Field(ge=1, description="Monitor id")]
+) -> dict[str, Any]:
+    """Why a monitor alerts: its query now vs before per group, events, its service's triage.
+    Example: monitor_id=1234567
+    """
+    client, clock = datadog(ctx), int(now(ctx))
+    monitor = await client.get_monitor(monitor_id)
+    groups = _alerting_groups(monitor)
+    # The alert window: since the earliest alerting group fired (15 minutes at least), and as long before.
+    triggered = [g["since"] for g in groups if isinstance(g.get("since"), int | float)]
+    start = int(min([*triggered, clock - MIN_ALERT_WINDOW]))
+    tags = [str(t) for t in monitor.get("tags") or []]
+    service = next((t.removeprefix("service:") for t in tags if t.startswith("service:")), None)
+    triage = Triage(client, service or "", f"service:{service}" if service else "*", start, clock)
+    sections: dict[str, Section] = {"why": lambda: _why(client, str(monitor.get("query") or ""), groups, start, clock)}
+    if service:  # its events are among the changes
+        sections.update(traffic=triage.traffic, errors=triage.errors, changes=triage.changes)
+    else:
+        name = monitor.get("name")
+        sections["events"] = lambda: _events(client, f'"{name}"' if name else "*", start, clock)
+    answers = await answered(sections)
+    result: dict[str, Any] = {
+        "monitor": {
+            "id": monitor.get("id"),
+            "name": monitor.get("name"),
+            "type": monitor.get("type"),
+            "state": monitor.get("overall_state"),
+            "query": monitor.get("query"),
+            "message": clip(str(monitor.get("message") or "").strip().split("\n", 1)[0], 160),
+        },
+        "groups": [{**g, "since": iso(g["since"])} if g.get("since") else g for g in groups[:SHOWN]],
+        "from": iso(start),
+        "to": iso(clock),
+        "before": f"{iso(2 * start - clock)} to {iso(start)}",
+        **answers,
+    }
+    result["next"] = (
+        suggestions(service, triage.scope, result) if service else [f"get_monitor(monitor_id={monitor_id})"]
+    )
+    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+
+
+async def answered(sections: dict[str, Section]) -> dict[str, Any]:
+    """Every section read at once; one that fails holds why, and the others still answer."""
     answers: dict[str, Any] = {}
 
     async def run(name: str, section: Section) -> None:
         try:
             answers[name] = await section()
-        except DatadogError as exc:  # this section's own failure; the others still answer
+        except DatadogError as exc:
             answers[name] = {"unavailable": str(exc)}
         except Exception as exc:  # an answer of another shape than Datadog documents: said, not raised
             answers[name] = {"unavailable": f"Datadog's answer was not of the documented shape ({type(exc).__name__})"}
@@ -69,15 +134,42 @@ async def triage_service(
     async with anyio.create_task_group() as group:
         for name, section in sections.items():
             group.start_soon(run, name, section)
-    result: dict[str, Any] = {
-        "service": service,
-        "from": iso(start_s),
-        "to": iso(end_s),
-        "before": f"{iso(2 * start_s - end_s)} to {iso(start_s)}",
-        **{name: answers[name] for name in sections},
-    }
-    result["next"] = suggestions(service, scope, result)
-    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+    return {name: answers[name] for name in sections}
+
+
+def _alerting_groups(monitor: dict[str, Any]) -> list[dict[str, Any]]:
+    """The groups in Alert, Warn or No Data, the worst first, with when each last fired."""
+    groups = ((monitor.get("state") or {}).get("groups") or {}).items()
+    found = [
+        {"group": str(name), "status": g.get("status"), "since": g.get("last_triggered_ts") or g.get("last_nodata_ts")}
+        for name, g in groups
+        if isinstance(g, dict) and g.get("status") in WORST
+    ]
+    return sorted(found, key=lambda g: (WORST.index(g["status"]), g["group"]))
+
+
+async def _why(client: DatadogClient, query: str, groups: list[dict[str, Any]], start: int, end: int) -> Any:
+    """A metric monitor's query over the alert window and the window before, for its alerting groups."""
+    found = METRIC_MONITOR.match(query)
+    if not found:
+        return "not a metric monitor: its query is not one the metrics API runs; see its events and sections"
+    metric_query = found.group("query")
+    span = end - start
+    got = await gather(
+        {
+            "now": client.query_metrics(metric_query, start, end),
+            "before": client.query_metrics(metric_query, start - span, start),
+        }
+    )
+    rows = [change_row(c) for c in changes.compare(series_of(got["now"]), series_of(got["before"]))]
+    alerting = {g["group"] for g in groups}
+    chosen = [r for r in rows if r["series"] in alerting] or rows
+    return {"query": metric_query, "condition": found.group("condition"), "series": chosen[:SHOWN]}
+
+
+async def _events(client: DatadogClient, query: str, start: int, end: int) -> list[dict[str, Any]]:
+    payload = await client.list_events(query, (2 * start - end) * 1000, end * 1000, SHOWN * 2, None)
+    return [_event(e) for e in payload.get("data") or [] if isinstance(e, dict)]
 
 
 class Triage:
@@ -90,8 +182,8 @@ class Triage:
     async def alerting(self) -> list[dict[str, Any]]:
         """Monitors tagged for the service that are in Alert, Warn or No Data, with the groups that are."""
         found = await self.client.list_monitors(None, None, f"service:{self.service}", "alert,warn,no data", 0, 100)
-        firing = [m for m in found if isinstance(m, dict) and m.get("overall_state") in ("Alert", "Warn", "No Data")]
-        firing.sort(key=lambda m: ("Alert", "Warn", "No Data").index(m["overall_state"]))
+        firing = [m for m in found if isinstance(m, dict) and m.get("overall_state") in WORST]
+        firing.sort(key=lambda m: WORST.index(m["overall_state"]))
         return [_monitor(m) for m in firing[:SHOWN]]
 
     async def traffic(self) -> dict[str, Any]:
@@ -310,4 +402,4 @@ def _listed(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-TOOLS = (triage_service,)
+TOOLS = (triage_service, triage_monitor)

@@ -27,6 +27,7 @@ from dd_mcp_server.common.argtypes import text_problem, type_problem
 from dd_mcp_server.common.redact import Redactor
 from dd_mcp_server.common.text import clean_text
 from dd_mcp_server.config import ConfigError, Settings
+from dd_mcp_server.prompts import prompts
 from dd_mcp_server.services.datadog import DatadogClient, RetryPolicy
 from dd_mcp_server.tools import TOOLSETS
 from dd_mcp_server.tools.base import READ_ONLY, VOCABULARY, ToolState, as_tool, description
@@ -95,7 +96,7 @@ def build_server(
         )
         tool.parameters = advertised(tool.parameters)
         tools.append(tool)
-    return MCPServer(
+    server = MCPServer(
         "dd-mcp-server",
         version=__version__,
         instructions=INSTRUCTIONS,
@@ -104,6 +105,9 @@ def build_server(
         log_level="WARNING",
         middleware=[*([recorder] if recorder else []), policy, ArgumentErrors(known)],
     )
+    for prompt in prompts(settings):
+        server.add_prompt(prompt)
+    return server
 
 
 def rules(prefix: str, tools: tuple[str, ...], queries: tuple[str, ...]) -> Rules:

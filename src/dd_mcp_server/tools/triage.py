@@ -27,7 +27,7 @@ from dd_mcp_server.tools.investigations import change_row, read_logs
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import narrow
 
-NARROW = "one section's own tool: get_monitors, aggregate_spans, log_patterns, get_events, list_incidents"
+NARROW = "a section's own tool (get_monitors, aggregate_spans, log_patterns, get_events)"
 ANSWER_CHARS = 6000  # the picture, not the data: each section's own tool has the rest
 MIN_ALERT_WINDOW = 15 * 60
 WORST = ("Alert", "Warn", "No Data")
@@ -66,13 +66,11 @@ async def triage_service(
     )
     result: dict[str, Any] = {
         "service": service,
-        "from": iso(start_s),
-        "to": iso(end_s),
-        "before": f"{iso(2 * start_s - end_s)} to {iso(start_s)}",
+        "window": windows_said(start_s, end_s),
         **answers,
     }
     result["next"] = suggestions(service, scope, result)
-    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+    return fit_budget(said(result), ANSWER_CHARS, hint=NARROW)
 
 
 @narrow(NARROW)
@@ -102,21 +100,18 @@ async def triage_monitor(
         "monitor": {
             "id": monitor.get("id"),
             "name": monitor.get("name"),
-            "type": monitor.get("type"),
             "state": monitor.get("overall_state"),
             "query": monitor.get("query"),
             "message": clip(str(monitor.get("message") or "").strip().split("\n", 1)[0], 160),
         },
         "groups": [{**g, "since": iso(g["since"])} if g.get("since") else g for g in groups[:SHOWN]],
-        "from": iso(start),
-        "to": iso(clock),
-        "before": f"{iso(2 * start - clock)} to {iso(start)}",
+        "window": windows_said(start, clock),
         **answers,
     }
     result["next"] = (
         suggestions(service, triage.scope, result) if service else [f"get_monitor(monitor_id={monitor_id})"]
     )
-    return fit_budget(result, ANSWER_CHARS, hint=NARROW)
+    return fit_budget(said(result), ANSWER_CHARS, hint=NARROW)
 
 
 async def answered(sections: dict[str, Section]) -> dict[str, Any]:
@@ -164,7 +159,7 @@ async def _why(client: DatadogClient, query: str, groups: list[dict[str, Any]], 
     rows = [change_row(c) for c in changes.compare(series_of(got["now"]), series_of(got["before"]))]
     alerting = {g["group"] for g in groups}
     chosen = [r for r in rows if r["series"] in alerting] or rows
-    return {"query": metric_query, "condition": found.group("condition"), "series": chosen[:SHOWN]}
+    return chosen[:SHOWN]
 
 
 async def _events(client: DatadogClient, query: str, start: int, end: int) -> list[dict[str, Any]]:
@@ -362,6 +357,88 @@ def _incident(incident: dict[str, Any]) -> dict[str, Any]:
     attributes = incident.get("attributes") or {}
     keys = ("public_id", "title", "severity", "state", "created")
     return {"id": incident.get("id"), **{k: attributes.get(k) for k in keys}}
+
+
+def windows_said(start: int, end: int) -> str:
+    return f"{iso(start)} to {iso(end)}, against {iso(2 * start - end)} to {iso(start)}"
+
+
+def said(triage: dict[str, Any]) -> dict[str, Any]:
+    """A triage's rows and figures as one line each: shorter than their keys, and cut, not dropped,
+    when the answer must be smaller still (the smallest budget is 1,000 characters)."""
+    if isinstance(triage.get("alerting"), list):
+        triage["alerting"] = [_monitor_said(m) for m in _listed(triage["alerting"])]
+    if isinstance(triage.get("groups"), list):
+        triage["groups"] = [
+            f"{g['group']}: {g['status']}" + (f" since {g['since']}" if g.get("since") else "")
+            for g in triage["groups"]
+        ]
+    if isinstance(triage.get("events"), list):
+        triage["events"] = [f"{e['time']} {e['title']}" for e in _listed(triage["events"])]
+    errors = _section(triage, "errors")
+    if "patterns" in errors:
+        errors["patterns"] = [_pattern_said(p) for p in errors["patterns"]]
+    changes = _section(triage, "changes")
+    if "versions" in changes:
+        changes["versions"] = [f"{v['version']} first seen {v['first_seen']}" for v in changes["versions"]]
+        changes["events"] = [f"{e['time']} {e['title']}" for e in changes["events"]]
+    traffic = _section(triage, "traffic")
+    if "now" in traffic:
+        traffic["now"], traffic["before"] = _window_said(traffic["now"]), _window_said(traffic["before"])
+        traffic["resources"] = [_resource_said(row) for row in traffic["resources"]]
+    if isinstance(triage.get("why"), list):
+        triage["why"] = [_series_said(row) for row in _listed(triage["why"])]
+    context = _section(triage, "context")
+    if "incidents" in context:
+        context["incidents"] = [
+            f"{i['title']} ({i['severity']}, {i['state']}, created {i['created']}; incident_id {i['id']})"
+            for i in context["incidents"]
+        ]
+    if isinstance(context.get("catalog"), dict):
+        catalog = context["catalog"]
+        owner = ", ".join(f"{key} {catalog[key]}" for key in ("team", "tier") if catalog.get(key))
+        reach = [f"{key}: {' '.join(map(str, catalog[key]))}" for key in ("contacts", "links") if catalog[key]]
+        context["catalog"] = "; ".join([owner or "no team", *reach])
+    return triage
+
+
+def _window_said(figures: dict[str, Any]) -> str:
+    latency = [f"{shown} {figures[f'{shown}_ms']} ms" for _, shown in FIGURES if figures[f"{shown}_ms"] is not None]
+    return ", ".join(
+        [f"{figures['requests']} requests, {figures['errors']} errors ({figures['error_rate']}%)", *latency]
+    )
+
+
+def _monitor_said(monitor: dict[str, Any]) -> str:
+    groups = f" in {', '.join(monitor['groups'])}" if monitor.get("groups") else ""
+    return f"{monitor['id']} {monitor['name']}: {monitor['state']}{groups}"
+
+
+def _pattern_said(pattern: dict[str, Any]) -> str:
+    return (
+        f"{pattern['template']}: {pattern['count']} (before {pattern['before']}), first {pattern['first_seen']}; "
+        f"e.g. {pattern['example']}"
+    )
+
+
+def _series_said(row: dict[str, Any]) -> str:
+    """'host:web-1: mean 95 (before 40, +138%), p95 ..., max ..., shifted at T from 41 to 95'."""
+    now, before, change = row["now"], row["before"], row["change"]
+    parts = [
+        f"{key} {now[key] if isinstance(now, dict) else '-'} "
+        f"(before {before[key] if isinstance(before, dict) else '-'}, {change[key] or 'n/a'})"
+        for key in ("mean", "p95", "max")
+    ]
+    shift = row.get("shift")
+    if shift:
+        parts.append(f"shifted at {shift['at']} from {shift['from']} to {shift['to']}")
+    return f"{row['series']}: " + ", ".join(parts)
+
+
+def _resource_said(row: dict[str, Any]) -> str:
+    p95 = f"p95 {row.get('p95_ms_now')} ms (before {row.get('p95_ms_before')})" if row.get("p95_ms_now") else ""
+    errors = f"errors {row.get('error_rate_now')}% (before {row.get('error_rate_before', 0.0)}%)"
+    return f"{row['resource']}: " + ", ".join(part for part in (p95, errors) if part)
 
 
 def _entry(schema: dict[str, Any]) -> dict[str, Any]:

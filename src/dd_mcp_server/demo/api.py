@@ -7,18 +7,21 @@ service layer runs unchanged against it.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from dd_mcp_server.demo import catalog
-from dd_mcp_server.demo.org import HOSTS, METRICS, SERVICES, UNITS, Org
-from dd_mcp_server.demo.search import Record, aggregate, dig, matcher, parse_time
+from dd_mcp_server.demo.org import METRICS, UNITS, Org
+from dd_mcp_server.demo.search import Record, aggregate, dig, matcher, parse_time, tag_matcher
 
 Handler = Callable[[httpx.Request, re.Match[str]], httpx.Response]
+LOG_INDEX = "main"  # the demo's one log index
 
 
 class DemoError(Exception):
@@ -38,6 +41,7 @@ class DemoApi:
 
     def __init__(self, org: Org | None = None) -> None:
         self._org = org
+        self._indexes: dict[int, tuple[list[Record], list[float], list[Record]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/api/v1/validate"), lambda r, m: ok({"valid": True})),
             ("GET", re.compile(r"/api/v1/query"), self.query_metrics),
@@ -114,11 +118,13 @@ class DemoApi:
         step = max(60, -(-(end - start) // 1440 // 60) * 60)
         series: list[dict[str, Any]] = []
         if metric in METRICS:
-            groups = _group_members(metric, scope, by)
+            groups = _group_members(self.org, metric, scope, by, start, end)
             for group_tags, members in groups.items():
                 points = []
                 for moment in range(start - start % step, end + 1, step):
-                    values = [v for m in members if (v := self.org.metric_value(metric, m, moment)) is not None]
+                    values = [
+                        v for m in members if (v := self.org.metric_value(metric, m, moment, aggregator)) is not None
+                    ]
                     points.append([moment * 1000.0, _combine(values, aggregator)])
                 tag_set = [f"{k}:{v}" for k, v in group_tags]
                 series.append(
@@ -154,11 +160,21 @@ class DemoApi:
         )
 
     def list_metrics(self, request: httpx.Request, _: re.Match[str]) -> httpx.Response:
-        since = _int(request.url.params, "from")
-        host = request.url.params.get("host")
-        names = sorted(m for m in METRICS if not host or not m.startswith("trace."))
-        if host and host not in HOSTS:
-            names = []
+        """Metrics reporting since `from`: with `host`, those tagged with that host; with `tag_filter`, those
+        submitted with tags matching the expression (Datadog documents it as not to be combined with the
+        other filters: here both apply)."""
+        params = request.url.params
+        since = _int(params, "from")
+        host = params.get("host")
+        wanted = tag_matcher(params.get("tag_filter") or "*")
+        names = sorted(
+            metric
+            for metric in METRICS
+            if any(
+                (not host or tags.get("host") == host) and wanted(tags) and self.org.reports(tags, since, self.org.now)
+                for tags in self.org.members(metric)
+            )
+        )
         return ok({"metrics": names, "from": str(since)})
 
     def metric_metadata(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:
@@ -184,26 +200,39 @@ class DemoApi:
         name = match["name"]
         if name not in METRICS:
             return httpx.Response(404, json={"errors": [{"status": "404", "title": "Not Found"}]})
-        tags = sorted({f"{k}:{v}" for member in _members(name) for k, v in member.items()})
+        window = _int(request.url.params, "window[seconds]", 14400)
+        since = self.org.now - window
+        members = [m for m in self.org.members(name) if self.org.reports(m, since, self.org.now)]
+        tags = sorted({f"{k}:{v}" for member in members for k, v in member.items()})
         return ok({"data": {"type": "metrics", "id": name, "attributes": {"tags": tags}}})
 
     # -- logs ----------------------------------------------------------------------------------
 
     def search_logs(self, request: httpx.Request, _: re.Match[str]) -> httpx.Response:
         body = _json(request)
-        found = self._filtered(self.org.logs, body.get("filter") or {}, _log_field, _log_text)
+        found = self._logs(body.get("filter") or {})
         return self._page(found, body.get("page") or {}, body.get("sort") or "-timestamp", request, 1000)
 
     def aggregate_logs(self, request: httpx.Request, _: re.Match[str]) -> httpx.Response:
         body = _json(request)
-        found = self._filtered(self.org.logs, body.get("filter") or {}, _log_field, _log_text)
+        found = self._logs(body.get("filter") or {})
         buckets = _buckets(found, body, _log_field)
         return ok(
             {
-                "data": {"buckets": [{"by": by, "computes": {"c0": value}} for by, value in buckets]},
+                "data": {"buckets": [{"by": by, "computes": values} for by, values in buckets]},
                 "meta": {"status": "done", "elapsed": 4, "request_id": "demo"},
             }
         )
+
+    def _logs(self, search: dict[str, Any]) -> list[Record]:
+        """Logs matching a search filter, in the indexes it names (`*` or none: all). Every demo log is in
+        the one index, `main`."""
+        indexes = search.get("indexes") or ["*"]
+        if not isinstance(indexes, list) or not all(isinstance(i, str) for i in indexes):
+            raise DemoError("filter.indexes must be a list of index names")
+        if not any(fnmatch.fnmatchcase(LOG_INDEX, index) for index in indexes):
+            return []
+        return self._filtered(self.org.logs, search, _log_field, _log_text)
 
     # -- monitors ------------------------------------------------------------------------------
 
@@ -213,20 +242,23 @@ class DemoApi:
         name = params.get("name")
         if name:
             found = [m for m in found if name.lower() in m["name"].lower()]
-        for key in ("monitor_tags", "tags"):
-            wanted = [t.strip() for t in params.get(key, "").split(",") if t.strip()]
-            found = [m for m in found if all(t in m["tags"] or t in m["query"] for t in wanted)]
-        if not params.get("group_states"):
-            found = [{**m, "state": {}} for m in found]
-        page, size = _int(params, "page", 0), _int(params, "page_size", 100)
+        scope = _listed(params.get("tags"))
+        found = [m for m in found if all(t in _scope(m) for t in scope)]
+        monitor_tags = _listed(params.get("monitor_tags"))
+        found = [m for m in found if all(t in m["tags"] for t in monitor_tags)]
+        found = [_monitor_view(m, params) for m in found]
+        size = _int(params, "page_size", 100)
         if size > 1000:
             raise DemoError("page_size must be at most 1000")
+        if params.get("page") is None:
+            return ok(found)  # without `page`, every monitor at once
+        page = _int(params, "page")
         return ok(found[page * size : (page + 1) * size])
 
     def get_monitor(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:
         for monitor in catalog.monitors(self.org):
             if str(monitor["id"]) == match["id"]:
-                return ok(monitor)
+                return ok(_monitor_view(monitor, request.url.params))
         return v1_error(404, "Monitor not found")
 
     # -- dashboards ----------------------------------------------------------------------------
@@ -241,8 +273,10 @@ class DemoApi:
             }
             for d in catalog.dashboards(self.org)
         ]
+        if _flag(params, "filter[deleted]") or _flag(params, "filter[shared]"):
+            summaries = []  # the demo's dashboards are neither deleted nor shared
         start = _int(params, "start", 0)
-        count = _int(params, "count", len(summaries))
+        count = _int(params, "count", 100)
         return ok({"dashboards": summaries[start : start + count]})
 
     def get_dashboard(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:
@@ -255,13 +289,18 @@ class DemoApi:
 
     def list_hosts(self, request: httpx.Request, _: re.Match[str]) -> httpx.Response:
         params = request.url.params
-        found = catalog.hosts(self.org)
-        text = params.get("filter", "").lower()
-        if text:
-            found = [h for h in found if text in json.dumps(h["tags_by_source"]).lower() or text in h["name"]]
+        since = _int(params, "from", 0)
+        found = [h for h in catalog.hosts(self.org) if h["last_reported_time"] >= since]
+        words = params.get("filter", "").lower().split()
+        found = [h for h in found if all(any(w in text.lower() for text in _host_texts(h)) for w in words)]
         field = params.get("sort_field")
         if field in ("cpu", "iowait", "load"):
             found.sort(key=lambda h: float(h["metrics"][field]), reverse=params.get("sort_dir") != "asc")
+        elif field in ("status", "apps"):
+            found.sort(
+                key=lambda h: (not h["up"] if field == "status" else ",".join(h["apps"]), h["name"]),
+                reverse=params.get("sort_dir") == "desc",
+            )
         elif field:
             found.sort(key=lambda h: str(h.get("name")), reverse=params.get("sort_dir") == "desc")
         start, count = _int(params, "start", 0), _int(params, "count", 100)
@@ -329,8 +368,8 @@ class DemoApi:
         return ok(
             {
                 "data": [
-                    {"type": "bucket", "id": f"b{n}", "attributes": {"by": by, "compute": {"c0": value}}}
-                    for n, (by, value) in enumerate(buckets)
+                    {"type": "bucket", "id": f"b{n}", "attributes": {"by": by, "compute": values}}
+                    for n, (by, values) in enumerate(buckets)
                 ],
                 "meta": {"status": "done", "elapsed": 6},
             }
@@ -352,7 +391,9 @@ class DemoApi:
         return ok({"tests": catalog.synthetics_tests()[number * size : (number + 1) * size]})
 
     def test_results(self, request: httpx.Request, match: re.Match[str]) -> httpx.Response:
-        if match["id"] not in {t["public_id"] for t in catalog.synthetics_tests()}:
+        browser = request.url.path.startswith("/api/v1/synthetics/tests/browser/")
+        kinds = {t["public_id"]: t["type"] for t in catalog.synthetics_tests()}
+        if kinds.get(match["id"]) != ("browser" if browser else "api"):
             return v1_error(404, "Synthetic test not found")
         results = catalog.synthetics_results(self.org, match["id"])
         return ok({"last_timestamp_fetched": self.org.now * 1000, "results": results})
@@ -396,14 +437,22 @@ class DemoApi:
     def list_notebooks(self, request: httpx.Request, _: re.Match[str]) -> httpx.Response:
         params = request.url.params
         found = catalog.notebooks(self.org)
-        if params.get("query"):
-            words = params["query"].lower().split()
-            found = [n for n in found if all(w in n["attributes"]["name"].lower() for w in words)]
+        text = params.get("query", "").lower()
+        if text:
+            found = [
+                n for n in found if text in f"{n['attributes']['name']} {n['attributes']['author']['handle']}".lower()
+            ]
         if params.get("author_handle"):
             found = [n for n in found if n["attributes"]["author"]["handle"] == params["author_handle"]]
-        found.sort(key=lambda n: n["attributes"]["modified"], reverse=params.get("sort_dir", "desc") == "desc")
+        field = params.get("sort_field", "modified")
+        if field not in ("modified", "name", "created"):
+            raise DemoError("sort_field must be one of modified, name, created")
+        found.sort(key=lambda n: n["attributes"][field], reverse=params.get("sort_dir", "desc") == "desc")
         if params.get("include_cells") == "false":
-            found = [{**n, "attributes": {k: v for k, v in n["attributes"].items() if k != "cells"}} for n in found]
+            found = [
+                {**n, "attributes": {k: v for k, v in n["attributes"].items() if k not in ("cells", "time")}}
+                for n in found
+            ]
         start, count = _int(params, "start", 0), _int(params, "count", 100)
         return ok({"data": found[start : start + count], "meta": {"page": {"total_count": len(found)}}})
 
@@ -429,7 +478,16 @@ class DemoApi:
         except ValueError as exc:
             raise DemoError(f"invalid time range: {exc}") from None
         test = matcher(str(search.get("query") or "*"), field, text)
-        return [r for r in records if start <= _timestamp(r) <= end and test(r)]
+        return [r for r in self._between(records, start, end) if test(r)]
+
+    def _between(self, records: list[Record], start: float, end: float) -> list[Record]:
+        """The records stamped from `start` to `end`, found in an index of each list made on its first search."""
+        index = self._indexes.get(id(records))
+        if index is None or index[0] is not records:
+            ordered = sorted(records, key=_timestamp)
+            index = self._indexes[id(records)] = (records, [_timestamp(r) for r in ordered], ordered)
+        _, stamps, ordered = index
+        return ordered[bisect_left(stamps, start) : bisect_right(stamps, end)]
 
     def _page(
         self, found: list[Record], page: dict[str, Any], sort: str, request: httpx.Request, maximum: int
@@ -459,38 +517,18 @@ class DemoApi:
 _METRIC_QUERY = re.compile(r"(?:(avg|sum|min|max|p\d\d):)?([a-z_][\w.]*)\{([^}]*)\}(?:\s*by\s*\{([^}]*)\})?")
 
 
-def _members(metric: str) -> list[dict[str, str]]:
-    """Every tag combination that reports `metric`."""
-    if metric.startswith("trace."):
-        return [
-            {"service": service, "resource_name": resource, "env": "prod"}
-            for service in SERVICES
-            if service != "postgres"
-            for resource in (f"post_/api/{service}", f"get_/api/{service}/status")
-        ]
-    if metric.startswith("postgresql."):
-        return [{"host": "db-1", "service": "postgres", "env": "prod"}]
-    if metric.startswith("aws."):
-        return [{"region": "eu-west-1", "env": "prod"}]
-    return [{"host": host, "service": service, "env": "prod"} for host, (service, _) in HOSTS.items()]
-
-
-def _group_members(metric: str, scope: str, by: str | None) -> dict[tuple[tuple[str, str], ...], list[dict[str, str]]]:
-    wanted = [s.strip() for s in scope.split(",") if s.strip() and s.strip() != "*"]
+def _group_members(
+    org: Org, metric: str, scope: str, by: str | None, start: float, end: float
+) -> dict[tuple[tuple[str, str], ...], list[dict[str, str]]]:
+    """The tag combinations reporting `metric` in the window that `scope` selects, grouped by the `by` keys."""
+    wanted = tag_matcher(scope)
     keys = [k.strip() for k in (by or "").split(",") if k.strip()]
     groups: dict[tuple[tuple[str, str], ...], list[dict[str, str]]] = {}
-    for member in _members(metric):
-        if all(_scope_matches(member, s) for s in wanted):
+    for member in org.members(metric):
+        if wanted(member) and org.reports(member, start, end):
             group = tuple((k, member.get(k, "N/A")) for k in keys)
             groups.setdefault(group, []).append(member)
     return groups
-
-
-def _scope_matches(member: dict[str, str], item: str) -> bool:
-    negate = item.startswith("!")
-    key, _, value = item.lstrip("!").partition(":")
-    hit = member.get(key) == value
-    return not hit if negate else hit
 
 
 def _combine(values: list[float], aggregator: str) -> float | None:
@@ -503,6 +541,42 @@ def _combine(values: list[float], aggregator: str) -> float | None:
     if aggregator == "max" or aggregator.startswith("p"):
         return max(values)
     return sum(values) / len(values)
+
+
+# -- monitors, hosts ----------------------------------------------------------------------------------
+
+
+def _listed(value: str | None) -> list[str]:
+    """The items of a comma-separated parameter."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _flag(params: httpx.QueryParams, name: str) -> bool:
+    return str(params.get(name, "")).lower() == "true"
+
+
+def _scope(monitor: dict[str, Any]) -> set[str]:
+    """The `key:value` tags a monitor watches: its query's scopes and its groups (what `tags` filters on)."""
+    parts = {p.strip() for scope in re.findall(r"\{([^}]*)\}", monitor["query"]) for p in scope.split(",")}
+    parts |= {p for group in monitor["state"]["groups"] for p in group.split(",")}
+    return {p for p in parts if ":" in p}
+
+
+def _monitor_view(monitor: dict[str, Any], params: httpx.QueryParams) -> dict[str, Any]:
+    """A monitor as Datadog answers it: the state of the groups in the `group_states` asked for (`all`:
+    every group; none asked: no state), and the active downtimes matching it unless `with_downtimes=false`."""
+    wanted = [state.lower() for state in _listed(params.get("group_states"))]
+    groups = {k: g for k, g in monitor["state"]["groups"].items() if "all" in wanted or g["status"].lower() in wanted}
+    view = {**monitor, "state": {"groups": groups} if wanted else {}}
+    if params.get("with_downtimes") == "false":
+        del view["matching_downtimes"]
+    return view
+
+
+def _host_texts(host: dict[str, Any]) -> list[str]:
+    """What a host search reads: the host's name, aliases, tags and apps."""
+    tags = [tag for source in host["tags_by_source"].values() for tag in source]
+    return [host["name"], *host["aliases"], *tags, *host["apps"]]
 
 
 # -- record fields for the search matcher -------------------------------------------------------
@@ -618,30 +692,53 @@ def _int(params: httpx.QueryParams, name: str, default: int | None = None) -> in
 
 def _buckets(
     records: list[Record], request: dict[str, Any], field: Callable[[Record, str], Any]
-) -> list[tuple[dict[str, Any], Any]]:
-    """Aggregation buckets: `compute[0]` over `records` grouped by each `group_by` facet (largest first)."""
-    compute = (request.get("compute") or [{"aggregation": "count"}])[0]
-    aggregation, metric = compute.get("aggregation", "count"), compute.get("metric")
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Aggregation buckets, each with every `compute` over its records (`c0`, `c1`...), split by each
+    `group_by` facet in turn. At each level the values of the facet are ranked by the group's `sort` (a
+    measure, largest first unless `order` is `asc`; or `alphabetical`) and the first `limit` (default 10)
+    are kept."""
+    computes = [c for c in request.get("compute") or [] if isinstance(c, dict)] or [{"aggregation": "count"}]
+    compute = computes[0]
     facets = [g for g in request.get("group_by") or [] if isinstance(g, dict) and g.get("facet")]
-    groups: dict[tuple[Any, ...], list[Record]] = {}
-    for record in records:
-        key = tuple(_first(field(record, g["facet"])) for g in facets)
-        if all(k is not None for k in key):
-            groups.setdefault(key, []).append(record)
-    buckets = []
-    for key, members in groups.items():
-        raw = [field(m, metric) for m in members] if metric else []
-        if aggregation == "cardinality":
-            value: Any = len({json.dumps(_first(v)) for v in raw if v is not None})
-        elif aggregation == "count" and not metric:
-            value = len(members)
+    if not records:
+        return []
+
+    def split(members: list[Record], level: int, by: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        if level == len(facets):
+            return [(by, {f"c{n}": _measure(members, c, field) for n, c in enumerate(computes)})]
+        group = facets[level]
+        parts: dict[Any, list[Record]] = {}
+        for record in members:
+            key = _first(field(record, group["facet"]))
+            if key is not None:
+                parts.setdefault(key, []).append(record)
+        sort: dict[str, Any] = group["sort"] if isinstance(group.get("sort"), dict) else {}
+        if sort.get("type") == "alphabetical":
+            ranked = sorted(parts, key=str, reverse=sort.get("order") == "desc")
         else:
-            numbers = [float(v) for v in raw if isinstance(v, int | float) and not isinstance(v, bool)]
-            value = aggregate(numbers, aggregation) if aggregation != "count" else len(numbers)
-        buckets.append(({g["facet"]: k for g, k in zip(facets, key, strict=True)}, value))
-    buckets.sort(key=lambda b: b[1] if isinstance(b[1], int | float) else -1, reverse=True)
-    limit = min((int(g.get("limit") or 10) for g in facets), default=1)
-    return buckets[: max(limit, 1)] if facets else buckets
+            measure = (
+                {"aggregation": sort["aggregation"], "metric": sort.get("metric")} if "aggregation" in sort else compute
+            )
+            value = {key: _measure(part, measure, field) for key, part in parts.items()}
+            known = [key for key in parts if isinstance(value[key], int | float)]
+            ranked = sorted(known, key=lambda k: value[k], reverse=sort.get("order", "desc") != "asc")
+            ranked += [key for key in parts if key not in known]
+        chosen = ranked[: max(1, int(group.get("limit") or 10))]
+        return [bucket for key in chosen for bucket in split(parts[key], level + 1, {**by, group["facet"]: key})]
+
+    return split(records, 0, {})
+
+
+def _measure(records: list[Record], compute: dict[str, Any], field: Callable[[Record, str], Any]) -> Any:
+    """One aggregation (`{"aggregation": ..., "metric": ...}`) over `records`."""
+    aggregation, metric = compute.get("aggregation", "count"), compute.get("metric")
+    raw = [field(r, metric) for r in records] if metric else []
+    if aggregation == "cardinality":
+        return len({json.dumps(_first(v)) for v in raw if v is not None})
+    if aggregation == "count" and not metric:
+        return len(records)
+    numbers = [float(v) for v in raw if isinstance(v, int | float) and not isinstance(v, bool)]
+    return aggregate(numbers, aggregation) if aggregation != "count" else len(numbers)
 
 
 def _first(value: Any) -> Any:

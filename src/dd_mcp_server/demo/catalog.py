@@ -5,9 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from dd_mcp_server.demo.org import HOSTS, INCIDENT_AFTER, SERVICES, USERS, Org, iso
+from dd_mcp_server.demo.org import (
+    ALERTS,
+    DAY,
+    DECLARED_AFTER,
+    ENDPOINT,
+    FAIL_SHARE,
+    HOSTS,
+    INCIDENT_AFTER,
+    PAYMENTS_AFTER,
+    SERVICES,
+    SYNTHETIC_LIMIT_MS,
+    USERS,
+    Org,
+    iso,
+    noise,
+    percentile,
+)
+from dd_mcp_server.demo.search import parse_time
 
 CREATOR = {"email": "ana.lima@shop.example", "handle": "ana.lima@shop.example", "name": "Ana Lima", "id": 1001}
+FAILOVER_MINUTES = 31  # IR-40, five days ago: checkout (and payments) down while postgres failed over
 GOHAI = (
     '{"cpu":{"cpu_cores":"4","family":"6","mhz":"2500","model_name":"Intel(R) Xeon(R) Platinum"},'
     + ('"filesystem":[' + ",".join('{"kb_size":"8123456","mounted_on":"/","name":"/dev/nvme0n1p1"}' for _ in range(40)))
@@ -55,131 +73,175 @@ def hosts(org: Org) -> list[dict[str, Any]]:
     return found
 
 
+# A monitor's state groups: {group: (status, seconds ago it entered that status)}.
+Groups = dict[str, tuple[str, float]]
+_WORST = ("Alert", "Warn", "No Data", "OK")
+
+
 def monitors(org: Org) -> list[dict[str, Any]]:
-    started = int(org.now - INCIDENT_AFTER + 60)
-    plans = [
+    """The monitors, their states where the story puts them; one per synthetic test, under its monitor_id."""
+    every_host: Groups = {f"host:{h}": ("OK", 20 * DAY) for h in HOSTS}
+    plans: list[tuple[int, str, str, int, str, Groups, float, list[str]]] = [
         (
             1000001,
             "Payments error rate above 5%",
             "query alert",
-            "Alert",
             1,
-            "sum(last_5m):sum:trace.http.request.errors{service:payments} / "
-            "sum:trace.http.request.hits{service:payments} > 0.05",
-            {"env:prod": "Alert"},
+            "sum(last_5m):sum:trace.http.request.errors{service:payments,env:prod}.as_count() / "
+            "sum:trace.http.request.hits{service:payments,env:prod}.as_count() > 0.05",
+            {"*": ("Alert", ALERTS[1000001])},
+            0.03,
             ["team:payments", "service:payments"],
         ),
         (
             1000002,
             "Checkout p95 latency above 1s",
             "query alert",
-            "Alert",
             2,
-            "avg(last_10m):p95:trace.http.request.duration{service:checkout} > 1",
-            {"resource_name:post_/api/checkout": "Alert", "resource_name:get_/api/cart": "OK"},
+            "avg(last_10m):p95:trace.http.request.duration{service:checkout,env:prod} by {resource_name} > 1",
+            {
+                "resource_name:post_/api/checkout": ("Alert", ALERTS[1000002]),
+                "resource_name:get_/api/cart": ("OK", 9 * DAY),
+            },
+            0.5,
             ["team:payments", "service:checkout"],
         ),
         (
             1000003,
             "Postgres connection usage high on {{host.name}}",
             "metric alert",
-            "Warn",
             2,
             "avg(last_5m):avg:postgresql.percent_usage_connections{env:prod} by {host} > 0.9",
-            {"host:db-1": "Warn"},
+            {"host:db-1": ("OK", 5 * DAY)},
+            0.8,
             ["team:platform", "service:postgres"],
         ),
         (
             1000004,
             "CPU high on {{host.name}}",
             "metric alert",
-            "OK",
             3,
             "avg(last_15m):avg:system.cpu.user{env:prod} by {host} > 90",
-            {f"host:{h}": "OK" for h in HOSTS},
+            every_host,
+            80,
             ["team:platform"],
         ),
         (
             1000005,
             "Disk almost full on {{host.name}}",
             "metric alert",
-            "OK",
             3,
             "max(last_30m):max:system.disk.in_use{env:prod} by {host} > 0.9",
-            {f"host:{h}": "OK" for h in HOSTS},
+            {**every_host, "host:worker-2": ("Warn", 2 * DAY)},
+            0.8,
             ["team:platform"],
         ),
         (
             1000006,
             "Email queue backlog",
             "query alert",
-            "No Data",
             4,
             "avg(last_30m):avg:email.queue.depth{service:email-worker} > 500",
-            {"env:prod": "No Data"},
+            {"*": ("No Data", 5 * DAY)},
+            300,
             ["team:growth", "service:email-worker"],
         ),
-        (
-            1000007,
-            "[Synthetics] Checkout API",
-            "synthetics alert",
-            "Alert",
-            1,
-            '"http".over("abc-123-xyz").by("*").last(3).count_by_status()',
-            {"location:aws:eu-west-1": "Alert"},
-            ["team:payments", "service:checkout"],
-        ),
     ]
-    found = []
-    for monitor_id, name, kind, state, priority, query, groups, tags in plans:
-        found.append(
-            {
-                "id": monitor_id,
-                "name": name,
-                "type": kind,
-                "query": query,
-                "message": f"{{{{#is_alert}}}}{name} is firing.{{{{/is_alert}}}} Runbook: https://wiki.shop.example/"
-                f"runbooks/{monitor_id}\nNotify @slack-{tags[0].split(':')[1]}-oncall @pagerduty-shop",
-                "tags": [*tags, "env:prod"],
-                "overall_state": state,
-                "overall_state_modified": iso(started if state in ("Alert", "Warn") else org.now - 86400),
-                "priority": priority,
-                "multi": len(groups) > 1,
-                "options": {
-                    "thresholds": {"critical": 0.05 if monitor_id == 1000001 else 1.0, "warning": 0.03},
-                    "notify_no_data": False,
-                    "renotify_interval": 30,
-                    "evaluation_delay": 60,
-                    "include_tags": True,
-                    "new_group_delay": 60,
-                    "silenced": {},
-                },
-                "created": "2025-03-02T10:11:12.000000+00:00",
-                "modified": "2026-10-01T08:00:00.000000+00:00",
-                "deleted": None,
-                "creator": CREATOR,
-                "org_id": 321654,
-                "restricted_roles": None,
-                "matching_downtimes": [
-                    {"id": "dt-2", "start": int(org.now) + 3600, "end": None, "scope": ["host:worker-2"]}
-                ]
-                if monitor_id in (1000004, 1000005)
-                else [],
-                "state": {
-                    "groups": {
-                        group: {
-                            "name": group,
-                            "status": status,
-                            "last_triggered_ts": started if status in ("Alert", "Warn") else None,
-                            "last_nodata_ts": started if status == "No Data" else None,
-                            "last_resolved_ts": int(org.now) - 86400 if status == "OK" else None,
-                        }
-                        for group, status in groups.items()
-                    }
-                },
-            }
+    for test in synthetics_tests():
+        kind = "browser" if test["type"] == "browser" else "http"
+        runs = synthetics_results(org, test["public_id"])
+        groups: Groups = {}
+        for location in test["locations"]:
+            latest = max((r for r in runs if r["probe_dc"] == location), key=lambda r: r["check_time"])
+            failed = not latest["result"]["passed"]
+            since = ALERTS.get(test["monitor_id"], 3 * DAY) if failed else 3 * DAY
+            groups[f"location:{location}"] = ("Alert" if failed else "OK", since)
+        query = f'"{kind}".over("{test["public_id"]}").by("*").last(3).count_by_status()'
+        plans.append(
+            (test["monitor_id"], f"[Synthetics] {test['name']}", "synthetics alert", 1, query, groups, 1, test["tags"])
         )
-    return found
+    silences = [d for d in downtimes(org) if d["attributes"]["status"] == "active"]
+    return [_monitor(org, *plan, silences) for plan in plans]
+
+
+def _monitor(
+    org: Org,
+    monitor_id: int,
+    name: str,
+    kind: str,
+    priority: int,
+    query: str,
+    groups: Groups,
+    warning: float,
+    tags: list[str],
+    silences: list[dict[str, Any]],
+) -> dict[str, Any]:
+    state = min((status for status, _ in groups.values()), key=_WORST.index)
+    changed = min(ago for status, ago in groups.values() if status == state)
+    critical = float(query.rsplit(">", 1)[1]) if ">" in query else 1.0
+    tags = [*tags, "env:prod"] if "env:prod" not in tags else tags
+    return {
+        "id": monitor_id,
+        "name": name,
+        "type": kind,
+        "query": query,
+        "message": f"{{{{#is_alert}}}}{name} is firing.{{{{/is_alert}}}} Runbook: https://wiki.shop.example/"
+        f"runbooks/{monitor_id}\nNotify @slack-{tags[0].split(':')[1]}-oncall @pagerduty-shop",
+        "tags": tags,
+        "overall_state": state,
+        "overall_state_modified": iso(org.now - changed),
+        "priority": priority,
+        "multi": len(groups) > 1,
+        "options": {
+            "thresholds": {"critical": critical, "warning": min(warning, critical)},
+            "notify_no_data": False,
+            "renotify_interval": 30,
+            "evaluation_delay": 60,
+            "include_tags": True,
+            "new_group_delay": 60,
+            "silenced": {},
+        },
+        "created": "2025-03-02T10:11:12.000000+00:00",
+        "modified": "2026-10-01T08:00:00.000000+00:00",
+        "deleted": None,
+        "creator": CREATOR,
+        "org_id": 321654,
+        "restricted_roles": None,
+        "matching_downtimes": [_downtime_v1(d) for d in silences if _silences(d, monitor_id, tags)],
+        "state": {
+            "groups": {
+                group: {
+                    "name": group,
+                    "status": status,
+                    "last_triggered_ts": int(org.now - ago) if status in ("Alert", "Warn") else None,
+                    "last_nodata_ts": int(org.now - ago) if status == "No Data" else None,
+                    "last_resolved_ts": int(org.now - ago) if status == "OK" else None,
+                }
+                for group, (status, ago) in groups.items()
+            }
+        },
+    }
+
+
+def _silences(downtime: dict[str, Any], monitor_id: int, tags: list[str]) -> bool:
+    """Whether `downtime` covers the monitor: by its id, or by monitor tags it all carries (`*`: every one)."""
+    identifier = downtime["attributes"]["monitor_identifier"]
+    if "monitor_id" in identifier:
+        return bool(identifier["monitor_id"] == monitor_id)
+    return all(t == "*" or t in tags for t in identifier.get("monitor_tags") or [])
+
+
+def _downtime_v1(downtime: dict[str, Any]) -> dict[str, Any]:
+    """A downtime as a v1 monitor lists it in `matching_downtimes`."""
+    attributes = downtime["attributes"]
+    schedule = attributes["schedule"]
+    return {
+        "id": downtime["id"],
+        "active": attributes["status"] == "active",
+        "start": int(parse_time(schedule["start"], 0)),
+        "end": int(parse_time(schedule["end"], 0)),
+        "scope": attributes["scope"].split(),
+    }
 
 
 def _timeseries(title: str, *queries: str) -> dict[str, Any]:
@@ -202,6 +264,16 @@ def _timeseries(title: str, *queries: str) -> dict[str, Any]:
         },
         "layout": {"x": 0, "y": 0, "width": 4, "height": 2},
     }
+
+
+def _rum_counts(title: str, *searches: str) -> dict[str, Any]:
+    names = [f"query{n + 1}" for n in range(len(searches))]
+    queries = [
+        {"name": name, "data_source": "rum", "search": {"query": search}, "compute": {"aggregation": "count"}}
+        for name, search in zip(names, searches, strict=True)
+    ]
+    request = {"queries": queries, "formulas": [{"formula": n} for n in names], "response_format": "timeseries"}
+    return {"definition": {"title": title, "type": "timeseries", "requests": [request]}}
 
 
 def dashboards(org: Org) -> list[dict[str, Any]]:
@@ -253,6 +325,9 @@ def dashboards(org: Org) -> list[dict[str, Any]]:
                 ],
             },
         },
+        _timeseries(
+            "Payments p95 latency by version", "p95:trace.http.request.duration{service:payments} by {version}"
+        ),
         {
             "id": 14,
             "definition": {
@@ -354,7 +429,7 @@ def dashboards(org: Org) -> list[dict[str, Any]]:
             "stu-vwx-yz1",
             "Storefront RUM",
             "Real user experience of shop-web",
-            [_timeseries("Page views", "sum:rum.views{service:web-frontend}.as_count()")],
+            [_rum_counts("Page views and errors", "@type:view", "@type:error")],
         ),
     ]
     return [
@@ -381,17 +456,19 @@ def dashboards(org: Org) -> list[dict[str, Any]]:
 
 def incidents(org: Org) -> list[dict[str, Any]]:
     ids = list(USERS)
-    plans = [
+    # (id, public id, title, severity, state, seconds ago: declared, detected, impact began, resolved;
+    #  customers impacted, scope, services, commander)
+    plans: list[
+        tuple[str, int, str, str, str, tuple[float, float, float | None, float | None], str | None, list[str], str]
+    ] = [
         (
             "9a0c1e2f-0000-4000-9000-000000000042",
             42,
             "Checkout latency and payment failures",
             "SEV-2",
             "active",
-            INCIDENT_AFTER - 300,
-            None,
-            True,
-            "Customers cannot complete checkout; ~25% of payments fail.",
+            (DECLARED_AFTER, ALERTS[1000001], INCIDENT_AFTER, None),
+            f"Customers cannot complete checkout; ~{FAIL_SHARE:.0%} of payments fail.",
             ["checkout", "payments"],
             ids[0],
         ),
@@ -401,9 +478,7 @@ def incidents(org: Org) -> list[dict[str, Any]]:
             "Receipt emails delayed",
             "SEV-3",
             "stable",
-            26 * 3600,
-            None,
-            False,
+            (26 * 3600, 26 * 3600 + 240, None, None),
             None,
             ["email-worker"],
             ids[1],
@@ -414,10 +489,8 @@ def incidents(org: Org) -> list[dict[str, Any]]:
             "Postgres primary failover",
             "SEV-1",
             "resolved",
-            5 * 86400,
-            5 * 86400 - 2700,
-            True,
-            "Checkout unavailable for 31 minutes.",
+            (5 * DAY, 5 * DAY + 240, 5 * DAY + 120, 5 * DAY + 120 - FAILOVER_MINUTES * 60),
+            f"Checkout unavailable for {FAILOVER_MINUTES} minutes.",
             ["postgres", "checkout"],
             ids[2],
         ),
@@ -427,18 +500,19 @@ def incidents(org: Org) -> list[dict[str, Any]]:
             "Stale product images on CDN",
             "SEV-4",
             "resolved",
-            12 * 86400,
-            12 * 86400 - 7200,
-            False,
+            (12 * DAY, 12 * DAY + 240, None, 12 * DAY - 7200),
             None,
             ["web-frontend"],
             ids[1],
         ),
     ]
     found = []
-    for uuid, public_id, title, severity, state, ago, resolved_ago, impacted, scope, services, commander in plans:
-        created = org.now - ago
+    for uuid, public_id, title, severity, state, times, scope, services, commander in plans:
+        declared_ago, detected_ago, impact_ago, resolved_ago = times
+        created, detected = org.now - declared_ago, org.now - detected_ago
+        impact_start = org.now - impact_ago if impact_ago is not None else None
         resolved = org.now - resolved_ago if resolved_ago is not None else None
+        impact_end = resolved if impact_start else None
         found.append(
             {
                 "id": uuid,
@@ -448,17 +522,17 @@ def incidents(org: Org) -> list[dict[str, Any]]:
                     "title": title,
                     "severity": severity,
                     "state": state,
-                    "customer_impacted": impacted,
+                    "customer_impacted": impact_start is not None,
                     "customer_impact_scope": scope,
-                    "customer_impact_start": iso(created - 120) if impacted else None,
-                    "customer_impact_end": iso(resolved) if impacted and resolved else None,
-                    "customer_impact_duration": int((resolved or org.now) - created) if impacted else 0,
+                    "customer_impact_start": iso(impact_start) if impact_start else None,
+                    "customer_impact_end": iso(impact_end) if impact_end else None,
+                    "customer_impact_duration": int((impact_end or org.now) - impact_start) if impact_start else 0,
                     "created": iso(created),
                     "declared": iso(created),
-                    "detected": iso(created - 240),
+                    "detected": iso(detected),
                     "modified": iso(org.now - 60),
                     "resolved": iso(resolved) if resolved else None,
-                    "time_to_detect": 240,
+                    "time_to_detect": int(detected - impact_start) if impact_start else 240,
                     "time_to_internal_response": 120,
                     "time_to_repair": int(resolved - created) if resolved else None,
                     "time_to_resolve": int(resolved - created) if resolved else None,
@@ -470,7 +544,10 @@ def incidents(org: Org) -> list[dict[str, Any]]:
                         "teams": {"type": "autocomplete", "value": [SERVICES[services[0]]["team"]]},
                         "root_cause": {
                             "type": "textbox",
-                            "value": "payments v2.14.0 shrank the DB pool" if public_id == 42 else None,
+                            "value": f"payments {PAYMENTS_AFTER} reads its DB pool size from the config service, "
+                            "where it is unset: 5 connections instead of 50"
+                            if public_id == 42
+                            else None,
                         },
                         "detection_method": {"type": "dropdown", "value": "monitor"},
                     },
@@ -492,7 +569,16 @@ def users() -> list[dict[str, Any]]:
     ]
 
 
+def _availability(target: float, days: int) -> tuple[float, float]:
+    """(SLI %, error budget left %) of a checkout-path SLO over `days`: the failover of IR-40 (every request
+    failed) and the payments failures since the pool ran out."""
+    bad_minutes = FAILOVER_MINUTES + FAIL_SHARE * INCIDENT_AFTER / 60
+    sli = 100 * (1 - bad_minutes / (days * 1440))
+    return round(sli, 3), round((sli - target) / (100 - target) * 100, 1)
+
+
 def slos(org: Org) -> list[dict[str, Any]]:
+    checkout, payments = (_availability(target, days) for target, days in ((99.9, 30), (99.5, 7)))
     plans = [
         (
             "5a1b0000000000000000000000000001",
@@ -500,8 +586,7 @@ def slos(org: Org) -> list[dict[str, Any]]:
             "metric",
             99.9,
             "30d",
-            98.71,
-            -1190.0,
+            *checkout,
             ["service:checkout", "team:payments"],
         ),
         (
@@ -510,8 +595,7 @@ def slos(org: Org) -> list[dict[str, Any]]:
             "metric",
             99.5,
             "7d",
-            97.9,
-            -320.0,
+            *payments,
             ["service:payments", "team:payments"],
         ),
         (
@@ -549,12 +633,13 @@ def slos(org: Org) -> list[dict[str, Any]]:
                 "target_threshold": target,
                 "timeframe": timeframe,
                 "query": {
-                    "numerator": f"sum:trace.http.request.hits{{service:{service},!http.status_class:5xx}}.as_count()",
-                    "denominator": f"sum:trace.http.request.hits{{service:{service}}}.as_count()",
+                    "numerator": f"sum:trace.http.request.hits{{service:{service},env:prod}}.as_count() - "
+                    f"sum:trace.http.request.errors{{service:{service},env:prod}}.as_count()",
+                    "denominator": f"sum:trace.http.request.hits{{service:{service},env:prod}}.as_count()",
                 }
                 if kind == "metric"
                 else None,
-                "monitor_ids": [1000007] if kind == "monitor" else [],
+                "monitor_ids": [1000008] if kind == "monitor" else [],
                 "created_at": 1_740_000_000,
                 "modified_at": int(org.now - 86400),
                 "creator": CREATOR,
@@ -671,10 +756,64 @@ def notebooks(org: Org) -> list[dict[str, Any]]:
             },
         },
     ]
+    investigation_cells = [
+        {
+            "id": "i1",
+            "type": "notebook_cells",
+            "attributes": {
+                "definition": {
+                    "type": "markdown",
+                    "text": f"# Checkout latency\n\nCheckout p95 above 1 s since {iso(org.incident_start)}; payments "
+                    "errors rose at the same minute. Deploys around then?",
+                }
+            },
+        },
+        {
+            "id": "i2",
+            "type": "notebook_cells",
+            "attributes": {
+                "definition": {
+                    "type": "timeseries",
+                    "title": "p95 latency by service",
+                    "requests": [
+                        {
+                            "q": "p95:trace.http.request.duration{service:checkout OR service:payments} by {service}",
+                            "display_type": "line",
+                        }
+                    ],
+                }
+            },
+        },
+        {
+            "id": "i3",
+            "type": "notebook_cells",
+            "attributes": {
+                "definition": {"type": "log_stream", "query": "service:payments status:error", "columns": ["host"]}
+            },
+        },
+    ]
+    ana, ben = (USERS[uid] for uid in list(USERS)[:2])
+    # (id, name, type, seconds ago: created, modified; cells, author)
     plans = [
-        (7001, "Postmortem: Postgres primary failover (IR-40)", "postmortem", 5 * 86400 - 7200, postmortem_cells),
-        (7002, "Investigation: checkout latency", "investigation", 1200, postmortem_cells[1:2]),
-        (7003, "Runbook: payments on-call", "runbook", 30 * 86400, postmortem_cells[2:3]),
+        (
+            7001,
+            "Postmortem: Postgres primary failover (IR-40)",
+            "postmortem",
+            5 * DAY - 3600,
+            5 * DAY - 7200,
+            postmortem_cells,
+            ana,
+        ),
+        (
+            7002,
+            "Investigation: checkout latency",
+            "investigation",
+            DECLARED_AFTER - 300,
+            1200,
+            investigation_cells,
+            ana,
+        ),
+        (7003, "Runbook: payments on-call", "runbook", 90 * DAY, 30 * DAY, postmortem_cells[2:3], ben),
     ]
     return [
         {
@@ -682,16 +821,16 @@ def notebooks(org: Org) -> list[dict[str, Any]]:
             "type": "notebooks",
             "attributes": {
                 "name": name,
-                "author": {"handle": "ana.lima@shop.example", "name": "Ana Lima", "email": "ana.lima@shop.example"},
+                "author": {"handle": author[1], "name": author[0], "email": author[1]},
                 "metadata": {"type": kind, "is_template": False, "take_snapshots": False},
-                "created": iso(org.now - ago - 3600),
-                "modified": iso(org.now - ago),
+                "created": iso(org.now - created),
+                "modified": iso(org.now - modified),
                 "status": "published",
                 "time": {"live_span": "1d"},
                 "cells": cells,
             },
         }
-        for notebook_id, name, kind, ago, cells in plans
+        for notebook_id, name, kind, created, modified, cells, author in plans
     ]
 
 
@@ -744,6 +883,7 @@ def synthetics_tests() -> list[dict[str, Any]]:
     ]
     found = []
     for public_id, name, kind, subtype, status, method, url, tags, monitor_id in plans:
+        limit = SYNTHETIC_LIMIT_MS if public_id == "abc-123-xyz" else 2000
         request: dict[str, Any] = {"url": url}
         if method:
             request["method"] = method
@@ -758,7 +898,13 @@ def synthetics_tests() -> list[dict[str, Any]]:
                 "locations": ["aws:eu-west-1", "aws:us-east-1", "aws:ap-northeast-1"],
                 "monitor_id": monitor_id,
                 "message": f"{name} failed @slack-oncall",
-                "config": {"request": request, "assertions": [{"type": "statusCode", "operator": "is", "target": 200}]},
+                "config": {
+                    "request": request,
+                    "assertions": [
+                        {"type": "statusCode", "operator": "is", "target": 200},
+                        {"type": "responseTime", "operator": "lessThan", "target": limit},
+                    ],
+                },
                 "options": {"tick_every": 300, "min_failure_duration": 0, "min_location_failed": 1},
                 "creator": CREATOR,
             }
@@ -766,23 +912,44 @@ def synthetics_tests() -> list[dict[str, Any]]:
     return found
 
 
+SYNTHETIC_RUNS = 12  # results kept per test: one run every five minutes, rotating over the locations
+SYNTHETIC_TARGETS = {
+    "abc-123-xyz": ("checkout", "POST /api/checkout"),
+    "ghi-789-rst": ("inventory", "GET /api/stock/{sku}"),
+}
+
+
 def synthetics_results(org: Org, public_id: str) -> list[dict[str, Any]]:
-    """The latest results of one test: the checkout API fails since the incident, the rest pass."""
-    failing = public_id == "abc-123-xyz"
+    """The latest runs of one test, each a request its endpoint answered as the story's model says: the
+    checkout API misses its 800 ms assertion since the pool ran out, the others pass (the paused test's
+    runs are those before its pause)."""
+    test = next(t for t in synthetics_tests() if t["public_id"] == public_id)
+    target = SYNTHETIC_TARGETS.get(public_id)
+    last = org.now - 30 - (10 * DAY if test["status"] == "paused" else 0)
     results = []
-    for n in range(6):
-        checked = org.now - n * 300 - 30
-        passed = not (failing and org.in_incident(checked))
+    for n in range(SYNTHETIC_RUNS):
+        checked = last - n * 300
+        if target:
+            shares = org.shares(ENDPOINT[target], checked)
+            took = percentile(shares, 100 * noise(public_id, n, int(checked)))
+        else:
+            took = 600 + 400 * noise(public_id, n, int(checked))  # a page load, well within its assertion
+        passed = took < _limit(test)
         results.append(
             {
-                "result_id": f"{public_id}-{n}",
+                "result_id": f"{public_id}-{int(checked)}",
                 "check_time": checked * 1000,
-                "probe_dc": ["aws:eu-west-1", "aws:us-east-1", "aws:ap-northeast-1"][n % 3],
+                "probe_dc": test["locations"][n % len(test["locations"])],
                 "status": 0 if passed else 1,
-                "result": {"passed": passed, "timings": {"total": 180.0 if passed else 2050.0}},
+                "result": {"passed": passed, "timings": {"total": round(took, 1)}},
             }
         )
     return results
+
+
+def _limit(test: dict[str, Any]) -> float:
+    """The response time a test asserts, in milliseconds."""
+    return float(next(a["target"] for a in test["config"]["assertions"] if a["type"] == "responseTime"))
 
 
 def service_definitions() -> list[dict[str, Any]]:

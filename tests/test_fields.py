@@ -149,13 +149,14 @@ WITH_FIELDS = sorted(
 
 
 def test_every_list_of_records_takes_fields() -> None:
-    # Aggregate groups, metric names, compared series and log patterns are whole in their rows.
+    # Aggregate groups, metric names, compared series, log patterns and timelines are whole in their rows.
     assert set(WITH_FIELDS) == set(LIST_TOOLS) - {
         "aggregate_logs",
         "aggregate_spans",
         "list_metrics",
         "compare_metrics",
         "log_patterns",
+        "what_changed",
     }
 
 

@@ -374,6 +374,23 @@ class Time(Kind):
         return groups + ([refusing(too_late)] if self.role == "end" else [])
 
 
+@dataclass(frozen=True)
+class Moment(Time):
+    """`around`: a moment in any time form, required, and past (a future one is refused by name)."""
+
+    required = True
+
+    @property
+    def latest(self) -> int:
+        return NOW
+
+    def accepted_values(self) -> list[Value]:
+        return [value for value in super().accepted_values() if value.value is not None]
+
+    def hostile_groups(self) -> list[list[Value]]:
+        return [*super().hostile_groups(), refusing([None, NOW + 60, "2030-01-01T00:00:00Z"])]
+
+
 @st.composite
 def relative_time(draw: st.DrawFn) -> Value:
     unit, seconds = draw(st.sampled_from([("s", 1), ("m", 60), ("h", 3600), ("d", DAY), ("w", 7 * DAY)]))
@@ -451,6 +468,11 @@ CONTRACT: dict[str, dict[str, Kind]] = {
         "end": END,
     },
     "triage_monitor": {"monitor_id": Integer(1, None, required=True)},
+    "what_changed": {
+        "around": Moment("moment"),
+        "service": Text(200, grammar=TAG_VALUE, examples=("checkout",)),
+        "window": Text(5, shortest=2, nullable=False, grammar=r"[1-9][0-9]{0,3}[mhd]", examples=("1h", "30m", "2d")),
+    },
     "triage_service": {
         "service": Text(200, shortest=1, nullable=False, required=True, grammar=TAG_VALUE, examples=("checkout",)),
         "env": Text(200, grammar=TAG_VALUE, examples=("prod",)),
@@ -633,6 +655,7 @@ VALID_CALL: dict[str, dict[str, Any]] = {
     "compare_metrics": {"query": "avg:system.cpu.user{*}"},
     "triage_service": {"service": "checkout"},
     "triage_monitor": {"monitor_id": 1},
+    "what_changed": {"around": "now-1h"},
     "get_metric_metadata": {"metric_name": "system.cpu.user"},
     "get_monitor": {"monitor_id": 1},
     "get_dashboard": {"dashboard_id": "abc-def-ghi"},
@@ -830,7 +853,7 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
 def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
     """The time window, the offset and the cursor Datadog was sent are those the arguments say."""
     window = made.window()
-    if made.tool == "triage_monitor":  # its window is the monitor's alert window (test_investigations)
+    if made.tool in ("triage_monitor", "what_changed"):  # windows of their own making (test_investigations)
         return
     if window and made.tool in READS_BEFORE:  # the window before too: as long; triage reads both at once
         span, asked = window[1] - window[0], {"from": window[0], "to": window[1]}

@@ -161,7 +161,7 @@ async def test_the_investigations_are_served_when_asked_for() -> None:
     async with connect(env={"DD_MCP_TOOLSETS": "investigations"}) as client:
         asked = {tool.name for tool in (await client.list_tools()).tools}
     assert "compare_metrics" not in default
-    assert asked == {"compare_metrics", "log_patterns", "triage_service", "triage_monitor"}
+    assert asked == {"compare_metrics", "log_patterns", "what_changed", "triage_service", "triage_monitor"}
 
 
 # -- log_patterns ------------------------------------------------------------------------------------
@@ -513,3 +513,54 @@ async def test_a_monitor_that_does_not_exist_is_said_so() -> None:
             result = await client.call_tool("triage_monitor", {"monitor_id": 8})
     assert result.is_error
     assert "monitor 8 does not exist" in result.content[0].text  # type: ignore[union-attr]
+
+
+# -- what_changed ------------------------------------------------------------------------------------
+
+MOMENT = NOW - 3600  # asked about an hour ago: the timeline runs from two hours ago to now
+
+
+class ChangingDatadog:
+    """web 1.9 runs all along; 2.0 is deployed at MOMENT+60; a new error follows; events say so."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        body = json.loads(request.content) if request.content else {}
+        attributes = (body.get("data") or {}).get("attributes") or body
+        search = attributes.get("filter") or {}
+        if path == "/api/v2/spans/analytics/aggregate":
+            versions = [{"service": "web", "version": "1.9"}, {"service": "web", "version": "2.0"}]
+            return httpx.Response(
+                200, json={"data": [{"attributes": {"by": by, "compute": {"c0": 9}}} for by in versions]}
+            )
+        if path == "/api/v2/spans/events/search":
+            first = iso(NOW - 7200) if "version:1.9" in search["query"] else iso(MOMENT + 60)
+            return httpx.Response(200, json={"data": [{"attributes": {"start_timestamp": first}}]})
+        if path == "/api/v2/events":
+            event = {
+                "timestamp": iso(MOMENT + 30),
+                "attributes": {"title": "Deployed web 2.0", "source_type_name": "github"},
+            }
+            return httpx.Response(200, json={"data": [{"id": "e1", "attributes": event}]})
+        after = search.get("from") == iso(MOMENT)
+        if path == "/api/v2/logs/events/search":
+            found = logs("disk full on /var", start=MOMENT + 120) if after else logs("cache miss 3", start=MOMENT - 900)
+            return httpx.Response(
+                200, json={"data": found + (logs("cache miss 4", start=MOMENT + 200) if after else [])}
+            )
+        return httpx.Response(200, json=count_answer(2 if after else 1))
+
+
+@pytest.mark.anyio
+async def test_what_changed_is_one_timeline_oldest_first_of_deploys_events_and_new_errors() -> None:
+    async with connect(transport=httpx.MockTransport(ChangingDatadog())) as client:
+        result = await client.call_tool("what_changed", {"around": "now-1h", "service": "web"})
+    assert not result.is_error, result.content
+    answer = result.structured_content
+    assert answer is not None
+    assert (answer["around"], answer["from"], answer["to"]) == (iso(MOMENT), iso(NOW - 7200), iso(NOW))
+    assert answer["changes"] == [
+        {"time": iso(MOMENT + 30), "source": "github", "what": "Deployed web 2.0"},
+        {"time": iso(MOMENT + 60), "source": "apm", "what": "web 2.0 first seen"},  # 1.9 was running: no change
+        {"time": iso(MOMENT + 120), "source": "logs", "what": "new error: disk full on /var (1)"},  # cache miss is old
+    ]

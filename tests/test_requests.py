@@ -66,14 +66,12 @@ def log_count(query: str, start: str, end: str) -> Sent:
 
 
 def span_count(
-    query: str, start: str, end: str, group_by: str | None = None, limit: int = 20, durations: tuple[str, ...] = ()
+    query: str, start: str, end: str, group_by: tuple[str, ...] = (), limit: int = 20, durations: tuple[str, ...] = ()
 ) -> Sent:
     """A spans aggregate counting (then computing `durations` of @duration, as c1, c2...), maybe grouped."""
     computes = [{"aggregation": "count", "type": "total"}]
     computes += [{"aggregation": name, "type": "total", "metric": "@duration"} for name in durations]
-    grouped = [
-        {"facet": group_by, "limit": limit, "sort": {"type": "measure", "aggregation": "count", "order": "desc"}}
-    ]
+    sort = {"type": "measure", "aggregation": "count", "order": "desc"}
     return Sent(
         "POST",
         "/api/v2/spans/analytics/aggregate",
@@ -81,7 +79,7 @@ def span_count(
             "aggregate_request",
             compute=computes,
             filter={"query": query, "from": start, "to": end},
-            group_by=grouped if group_by else [],
+            group_by=[{"facet": facet, "limit": limit, "sort": sort} for facet in group_by],
             options={"timezone": "UTC"},
         ),
     )
@@ -97,8 +95,8 @@ def triage_sent(scope: str) -> tuple[Sent, ...]:
         for sent in (
             span_count(scope, start, end, durations=durations),
             span_count(f"{scope} status:error", start, end),
-            span_count(scope, start, end, "resource_name", durations=durations),
-            span_count(f"{scope} status:error", start, end, "resource_name"),
+            span_count(scope, start, end, ("resource_name",), durations=durations),
+            span_count(f"{scope} status:error", start, end, ("resource_name",)),
             log_search(f"{scope} status:error", start, end, 500),
             log_count(f"{scope} status:error", start, end),
         )
@@ -116,7 +114,7 @@ def triage_sent(scope: str) -> tuple[Sent, ...]:
             },
         ),
         *spans,
-        span_count(scope, before, NOW_ISO, "version", 5),
+        span_count(scope, before, NOW_ISO, ("version",), 5),
         Sent(
             "GET",
             "/api/v2/events",
@@ -140,6 +138,29 @@ def triage_sent(scope: str) -> tuple[Sent, ...]:
 
 
 CASES = [
+    Case(  # versions, events and error logs on both sides of the moment, at once
+        "what_changed",
+        {"around": "now-1h", "service": "web", "window": "30m"},
+        (
+            span_count("service:web", "2026-11-24T10:30:00Z", "2026-11-24T11:30:00Z", ("service", "version")),
+            Sent(
+                "GET",
+                "/api/v2/events",
+                {
+                    "filter[query]": "service:web",
+                    "filter[from]": str((NOW - 5400) * 1000),
+                    "filter[to]": str((NOW - 1800) * 1000),
+                    "sort": "-timestamp",
+                    "page[limit]": "50",
+                },
+            ),
+            log_search("service:web status:error", HOUR_AGO, "2026-11-24T11:30:00Z", 500),
+            log_count("service:web status:error", HOUR_AGO, "2026-11-24T11:30:00Z"),
+            log_search("service:web status:error", "2026-11-24T10:30:00Z", HOUR_AGO, 500),
+            log_count("service:web status:error", "2026-11-24T10:30:00Z", HOUR_AGO),
+        ),
+        True,
+    ),
     Case(  # the monitor, then (no query to run, no service to triage) the events naming it
         "triage_monitor",
         {"monitor_id": 1000001},

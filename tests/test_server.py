@@ -154,7 +154,7 @@ async def test_an_error_spells_out_the_shared_term_the_short_description_names(
 async def test_every_tool_is_read_only_and_speaks_the_shared_vocabulary() -> None:
     async with connect() as client:
         tools = (await client.list_tools()).tools
-    assert len(tools) == 27
+    assert len(tools) == 28
     for tool in tools:
         # readOnlyHint alone: by the MCP spec the destructive and idempotent hints mean nothing when it
         # is true, and openWorldHint is true (Datadog is outside) unless said otherwise.

@@ -180,6 +180,8 @@ Cursor = Annotated[str | None, Field(description="Cursor")]
 
 
 Facet = Annotated[str, Field(min_length=1, max_length=200)]
+# A tag value as Datadog writes it (letters, digits, _ - . /), so it reads as one term of a query.
+TAG_VALUE = r"^[A-Za-z0-9][A-Za-z0-9_./\-]*$"
 GroupLimit = Annotated[int, Field(ge=1, le=100, description="Groups per facet")]
 # A dotted field of the record as Datadog gives it (`options.thresholds.critical`, `@http.url`), or `*`.
 FieldName = Annotated[str, Field(max_length=200, pattern=r"^(\*|@?[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+){0,9})$")]

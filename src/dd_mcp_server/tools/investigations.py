@@ -4,6 +4,7 @@ requests made concurrently, so the model gets the picture in one call instead of
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -15,9 +16,9 @@ from pydantic import Field
 from dd_mcp_server.common import changes, patterns
 from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
-from dd_mcp_server.common.timeparse import iso, parse_time
+from dd_mcp_server.common.timeparse import TimeArg, iso, parse_time
 from dd_mcp_server.services.datadog import DatadogClient, next_cursor
-from dd_mcp_server.tools.base import End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
 from dd_mcp_server.tools.logs import LogQuery
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import listing, narrow
@@ -26,6 +27,8 @@ BASELINES = {"previous": None, "day": 86400, "week": 7 * 86400}
 LOG_PAGE = 1000  # logs per search request while sampling
 EXAMPLE_CHARS = 300  # of a pattern's example: enough to recognise it, the rest is in search_logs
 GREW = 2.0  # a pattern whose share of the logs read at least doubled "grew"
+CHANGES = 50  # lines of a timeline, and events read for it
+ERROR_LOGS = 500  # error logs mined on each side of the moment
 # A comma outside braces and parentheses separates two metric queries: each would pair its series
 # with the other's by scope, so one query is compared at a time.
 _SECOND_QUERY = re.compile(r",(?![^{(]*[})])")
@@ -230,4 +233,89 @@ def _trend(now: float, before: float) -> str:
     return "shrank" if now * GREW <= before else "steady"
 
 
-TOOLS = (compare_metrics, log_patterns)
+@listing("changes")
+async def what_changed(
+    ctx: Context,
+    around: Annotated[TimeArg, Field(description="A time: the moment")],
+    service: Annotated[str | None, Field(max_length=200, pattern=TAG_VALUE, description="Service name")] = None,
+    window: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}[mhd]$", description="Each side: '30m', '2h'")] = "1h",
+) -> dict[str, Any]:
+    """What changed around a moment, oldest first: deploys, events, alerts, new errors.
+    Example: around='now-1h', service='checkout'
+    """
+    clock = int(now(ctx))
+    moment = parse_time(around, argument="around", now=clock)
+    if moment > clock:
+        raise ToolError(f"Invalid argument 'around': {iso(moment)} is in the future; give a past moment.")
+    reach = int(window[:-1]) * {"m": 60, "h": 3600, "d": 86400}[window[-1]]
+    start, end = moment - reach, min(moment + reach, clock)
+    scope = f"service:{service}" if service else "*"
+    client = datadog(ctx)
+    reads: dict[str, Awaitable[Any]] = {
+        "deploys": _deploys(client, scope, start, end),
+        "events": client.list_events(scope, start * 1000, end * 1000, CHANGES, None),
+        "errors": _new_errors(client, scope, start, moment, end),
+    }
+    got = await gather(reads)
+    events = [_event_change(e) for e in got["events"].get("data") or [] if isinstance(e, dict)]
+    timeline = sorted([*got["deploys"], *events, *got["errors"]], key=lambda row: str(row["time"]))
+    result: dict[str, Any] = {"around": iso(moment), "from": iso(start), "to": iso(end), "changes": timeline[:CHANGES]}
+    if not timeline:
+        result["note"] = "Nothing changed in this window that Datadog recorded: widen window, or drop service."
+    return result
+
+
+async def _deploys(client: DatadogClient, scope: str, start: int, end: int) -> list[dict[str, Any]]:
+    """Each service version whose first span falls inside the window (one already running is no change)."""
+    payload = await client.aggregate_spans(scope, iso(start), iso(end), "count", None, ["service", "version"], 20)
+    pairs = [((b.get("attributes") or {}).get("by") or {}) for b in payload.get("data") or [] if isinstance(b, dict)]
+    pairs = [p for p in pairs if p.get("service") and p.get("version")]
+    firsts = await gather({n: _first_span(client, p, start, end) for n, p in enumerate(pairs)})
+    since = iso(start + 60)  # a version seen in the window's first minute was already running
+    return [
+        {"time": first, "source": "apm", "what": f"{p['service']} {p['version']} first seen"}
+        for p, first in zip(pairs, firsts.values(), strict=True)
+        if first is not None and first > since
+    ]
+
+
+async def _first_span(client: DatadogClient, by: dict[str, Any], start: int, end: int) -> str | None:
+    query = f"service:{by['service']} version:{by['version']}"
+    payload = await client.search_spans(query, iso(start), iso(end), 1, None, "timestamp")
+    spans = [s for s in payload.get("data") or [] if isinstance(s, dict)]
+    first = (spans[0].get("attributes") or {}).get("start_timestamp") if spans else None
+    return first if isinstance(first, str) else None
+
+
+async def _new_errors(client: DatadogClient, scope: str, start: int, moment: int, end: int) -> list[dict[str, Any]]:
+    """Error log patterns seen after the moment and not before it, at their first appearance."""
+    if end <= moment:  # the moment is now: nothing after it yet
+        return []
+    query = f"{scope} status:error" if scope != "*" else "status:error"
+    got = await gather(
+        {
+            "after": read_logs(client, query, moment, end, ERROR_LOGS),
+            "before": read_logs(client, query, start, moment, ERROR_LOGS),
+        }
+    )
+    found = await anyio.to_thread.run_sync(patterns.mine, got["after"][0])
+    found = await anyio.to_thread.run_sync(patterns.compare, found, got["before"][0])
+    return [
+        {"time": p.first_seen, "source": "logs", "what": f"new error: {clip(p.template, 160)} ({p.count})"}
+        for p in found
+        if p.previous == 0
+    ]
+
+
+def _event_change(item: dict[str, Any]) -> dict[str, Any]:
+    outer = item.get("attributes") or {}
+    inner = outer.get("attributes") or {}
+    title = inner.get("title") or outer.get("message") or ""
+    return {
+        "time": outer.get("timestamp"),
+        "source": inner.get("source_type_name") or "event",
+        "what": clip(str(title), 160),
+    }
+
+
+TOOLS = (compare_metrics, log_patterns, what_changed)

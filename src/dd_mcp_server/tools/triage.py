@@ -22,7 +22,7 @@ from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
-from dd_mcp_server.tools.base import End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
 from dd_mcp_server.tools.investigations import change_row, read_logs
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import narrow
@@ -39,8 +39,6 @@ NS_PER_MS = 1e6
 FIGURES = (("pc50", "p50"), ("pc95", "p95"), ("pc99", "p99"))  # Datadog's name, the one shown
 Section = Callable[[], Awaitable[Any]]
 
-# A tag value as Datadog writes it (letters, digits, _ - . /), so it reads as one term of a query.
-TAG_VALUE = r"^[A-Za-z0-9][A-Za-z0-9_./\-]*$"
 ServiceName = Annotated[str, Field(min_length=1, max_length=200, pattern=TAG_VALUE, description="Service name")]
 Env = Annotated[str | None, Field(max_length=200, pattern=TAG_VALUE, description="env tag value")]
 

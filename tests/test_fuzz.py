@@ -853,6 +853,7 @@ def assert_refused_by_name(made: Call, result: CallToolResult, blamable: set[str
 def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
     """The time window, the offset and the cursor Datadog was sent are those the arguments say."""
     window = made.window()
+    requests = [r for r in requests if not is_hint(made.tool, r)]
     if made.tool in ("triage_monitor", "what_changed"):  # windows of their own making (test_investigations)
         return
     if window and made.tool in READS_BEFORE:  # the window before too: as long; triage reads both at once
@@ -885,6 +886,15 @@ def assert_acted_as_asked(made: Call, requests: list[httpx.Request]) -> None:
         for request in requests:
             sent = request.url.params.get("page[cursor]") or page_of(request).get("cursor")
             assert sent == cursor, f"{made.tool}: cursor {cursor!r} sent as {sent!r}"
+
+
+def is_hint(tool: str, request: httpx.Request) -> bool:
+    """A request an empty answer's hint made (tools/empty.py), over the last day: not the call's window."""
+    if tool in ("query_metrics", "compare_metrics"):
+        return request.url.path == "/api/v1/metrics"
+    hinted = ("search_logs", "aggregate_logs", "log_patterns", "list_spans", "aggregate_spans")
+    last_day = {"from": NOW - DAY, "to": NOW}
+    return tool in hinted and request.url.path.endswith("/analytics/aggregate") and sent_times(request) == last_day
 
 
 def sent_times(request: httpx.Request) -> dict[str, int]:

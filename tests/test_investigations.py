@@ -13,7 +13,7 @@ import respx
 
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.demo.org import INCIDENT_AFTER
-from tests.conftest import BASE, NOW, connect
+from tests.conftest import BASE, NOW, answered, connect
 from tests.test_tables import Datadog
 
 QUERY = "avg:trace.http.request.duration{env:prod} by {service}"
@@ -119,6 +119,7 @@ class Barrier(httpx.AsyncBaseTransport):
         if self.waiting == self.expected:
             self.all_in.set()
         await self.all_in.wait()
+        self.waiting -= 1
         return httpx.Response(200, json=self.answer)
 
 
@@ -250,7 +251,9 @@ async def test_no_log_says_what_to_try() -> None:
     assert result.structured_content is not None
     assert result.structured_content["patterns"] == []
     assert result.structured_content["read"] == "all 0 matching logs"
-    assert "aggregate_logs" in result.structured_content["note"]
+    assert result.structured_content["note"] == (
+        "Nothing matches in this window; over the last day the same query matches 0. No service is named nothing."
+    )
 
 
 @pytest.mark.anyio
@@ -355,12 +358,7 @@ class ServiceDatadog:
 
 
 async def triage(datadog: ServiceDatadog, **arguments: Any) -> dict[str, Any]:
-    async with connect(transport=httpx.MockTransport(datadog)) as client:
-        result = await client.call_tool("triage_service", {"service": "web", **arguments})
-    assert not result.is_error, result.content
-    answer: dict[str, Any] | None = result.structured_content
-    assert answer is not None
-    return answer
+    return await answered("triage_service", {"service": "web", **arguments}, httpx.MockTransport(datadog))
 
 
 @pytest.mark.anyio

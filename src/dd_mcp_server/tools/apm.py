@@ -29,6 +29,7 @@ from dd_mcp_server.tools.base import (
     search_page,
     window,
 )
+from dd_mcp_server.tools.empty import search_hint
 from dd_mcp_server.tools.results import listing, narrow
 
 TRACE_PAGE = 1000
@@ -60,10 +61,14 @@ async def list_spans(
     """APM spans, newest first: failing or slow requests. Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
     at = Position.read(cursor, limit)
-    payload = await datadog(ctx).search_spans(query, iso(start_s), iso(end_s), at.size, at.cursor, "-timestamp")
+    client = datadog(ctx)
+    payload = await client.search_spans(query, iso(start_s), iso(end_s), at.size, at.cursor, "-timestamp")
     keep = list(dict.fromkeys([*queried_attributes(query), *(f.removeprefix("@") for f in fields or ())]))
     spans = [shape_span(item, keep) for item in payload.get("data") or [] if isinstance(item, dict)]
-    return search_page("spans", spans, payload, start_s, end_s, at)
+    page = search_page("spans", spans, payload, start_s, end_s, at)
+    if not spans and not cursor:
+        page["note"] = await search_hint(ctx, "spans", query)
+    return page
 
 
 def shape_span(item: dict[str, Any], keep: list[str]) -> dict[str, Any]:
@@ -129,9 +134,8 @@ async def aggregate_spans(
     """
     aggregation, metric = parse_compute(compute)
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).aggregate_spans(
-        query, iso(start_s), iso(end_s), aggregation, metric, list(group_by), limit
-    )
+    client = datadog(ctx)
+    payload = await client.aggregate_spans(query, iso(start_s), iso(end_s), aggregation, metric, list(group_by), limit)
     in_ms = metric == "@duration" and aggregation not in ("count", "cardinality")
     groups = []
     for bucket in payload.get("data") or []:
@@ -140,7 +144,12 @@ async def aggregate_spans(
         if in_ms and isinstance(value, int | float):
             value = round(value / 1e6, 3)
         groups.append({**(attributes.get("by") or {}), "value": value})
-    return aggregate_result(query, compute, start_s, end_s, groups, grouped=bool(group_by), unit="ms" if in_ms else "")
+    result = aggregate_result(
+        query, compute, start_s, end_s, groups, grouped=bool(group_by), unit="ms" if in_ms else ""
+    )
+    if not groups:
+        result["note"] = await search_hint(ctx, "spans", query)
+    return result
 
 
 @narrow("one service's spans of it: list_spans with query='trace_id:<id> service:<name>'")

@@ -19,6 +19,7 @@ from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import TimeArg, iso, parse_time
 from dd_mcp_server.services.datadog import DatadogClient, next_cursor
 from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.empty import metric_hint, search_hint
 from dd_mcp_server.tools.logs import LogQuery
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import listing, narrow
@@ -70,10 +71,7 @@ async def compare_metrics(
         "series": series,
     }
     if not series:
-        result["note"] = (
-            "No data for this query in either window. Check the metric name with list_metrics, its tags "
-            "with get_metric_metadata, or widen the window."
-        )
+        result["note"] = await metric_hint(ctx, query)
     return result
 
 
@@ -151,10 +149,7 @@ async def log_patterns(
         begin, finish = windows["before"]
         result["before"] = f"{iso(begin)} to {iso(finish)}: {_read(read['before'], totals['before'])}"
     if not found:
-        result["note"] = (
-            "No log matches this query in this window. Check the query's facets with aggregate_logs "
-            "(group_by=['service']), or widen the window."
-        )
+        result["note"] = await search_hint(ctx, "logs", query)
     return result
 
 

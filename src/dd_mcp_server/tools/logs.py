@@ -24,6 +24,7 @@ from dd_mcp_server.tools.base import (
     search_page,
     window,
 )
+from dd_mcp_server.tools.empty import search_hint
 from dd_mcp_server.tools.results import listing
 
 # What identifies a log line in a list; the rest is one `fields` away, or the log's own page by id.
@@ -57,9 +58,13 @@ async def search_logs(
     """Log lines, newest first; to count: aggregate_logs. Example: query='service:web status:error'"""
     start_s, end_s = window(ctx, start, end)
     at = Position.read(cursor, limit)
-    payload = await datadog(ctx).search_logs(query, iso(start_s), iso(end_s), at.size, at.cursor, indexes)
+    client = datadog(ctx)
+    payload = await client.search_logs(query, iso(start_s), iso(end_s), at.size, at.cursor, indexes)
     logs = [_shape_log(item, fields) for item in payload.get("data") or [] if isinstance(item, dict)]
-    return search_page("logs", logs, payload, start_s, end_s, at)
+    page = search_page("logs", logs, payload, start_s, end_s, at)
+    if not logs and not cursor:
+        page["note"] = await search_hint(ctx, "logs", query)
+    return page
 
 
 def _shape_log(item: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
@@ -95,12 +100,16 @@ async def aggregate_logs(
     """Log counts or measures by facet: errors per service. Example: group_by=['service']"""
     aggregation, metric = parse_compute(compute)
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).aggregate_logs(
+    client = datadog(ctx)
+    payload = await client.aggregate_logs(
         query, iso(start_s), iso(end_s), aggregation, metric, list(group_by), limit, indexes
     )
     buckets = ((payload.get("data") or {}).get("buckets")) or []
     groups = [{**(b.get("by") or {}), "value": (b.get("computes") or {}).get("c0")} for b in buckets]
-    return aggregate_result(query, compute, start_s, end_s, groups, grouped=bool(group_by))
+    result = aggregate_result(query, compute, start_s, end_s, groups, grouped=bool(group_by))
+    if not groups:
+        result["note"] = await search_hint(ctx, "logs", query)
+    return result
 
 
 TOOLS = (search_logs, aggregate_logs)

@@ -11,6 +11,7 @@ from pydantic import Field
 from dd_mcp_server.common.series import downsample
 from dd_mcp_server.common.timeparse import TimeArg, iso
 from dd_mcp_server.tools.base import Cursor, End, Start, datadog, offset_cursor, resume_at, window
+from dd_mcp_server.tools.empty import metric_hint
 from dd_mcp_server.tools.results import listing, narrow
 
 TAG_WINDOW_SECONDS = 86400
@@ -35,14 +36,12 @@ async def query_metrics(
     Example: query='avg:system.cpu.user{*} by {host}'
     """
     start_s, end_s = window(ctx, start, end)
-    payload = await datadog(ctx).query_metrics(query, start_s, end_s)
+    client = datadog(ctx)
+    payload = await client.query_metrics(query, start_s, end_s)
     series = [_shape_series(s) for s in series_of(payload)]
     result: dict[str, Any] = {"query": query, "from": iso(start_s), "to": iso(end_s), "series": series}
     if not series:
-        result["note"] = (
-            "No data for this query in this window. Check the metric name with list_metrics, its tags with "
-            "get_metric_metadata, or widen the window."
-        )
+        result["note"] = await metric_hint(ctx, query)
     return result
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -49,11 +51,43 @@ NO_WAIT_RETRY = RetryPolicy(backoff=0.0, max_rate_limit_wait=0.0)
 REPORTS: dict[str, list[str]] = {}
 
 
+# The suite runs on every core (pytest-xdist): each worker leaves its tables in this folder, which
+# the controlling process makes before the workers start and reads at the end.
+REPORTS_DIR = "DDMCP_TEST_REPORTS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        os.environ[REPORTS_DIR] = tempfile.mkdtemp(prefix="dd-mcp-reports-")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = getattr(session.config, "workerinput", None)
+    if worker and REPORTS:
+        (Path(os.environ[REPORTS_DIR]) / f"{worker['workerid']}.json").write_text(json.dumps(REPORTS))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for title, lines in REPORTS.items():
+    merged = {title: list(lines) for title, lines in REPORTS.items()}
+    for report in sorted(Path(os.environ[REPORTS_DIR]).glob("*.json")):
+        for title, lines in json.loads(report.read_text()).items():
+            merged.setdefault(title, []).extend(lines)
+    for title, lines in sorted(merged.items()):
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+async def answered(
+    tool: str, arguments: dict[str, Any], transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, Any]:
+    """One call on a fresh server: its structured answer, which must not be an error."""
+    async with connect(transport=transport) as client:
+        result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    answer: dict[str, Any] | None = result.structured_content
+    assert answer is not None
+    return answer
 
 
 def console_script() -> str:

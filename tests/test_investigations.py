@@ -527,13 +527,18 @@ class ChangingDatadog:
         attributes = (body.get("data") or {}).get("attributes") or body
         search = attributes.get("filter") or {}
         if path == "/api/v2/spans/analytics/aggregate":
-            versions = [{"service": "web", "version": "1.9"}, {"service": "web", "version": "2.0"}]
+            if attributes["group_by"][0]["facet"] == "@error.type":  # Timeout all along, PoolExhausted after
+                kinds = ["Timeout", "PoolExhausted"] if search["from"] == iso(MOMENT) else ["Timeout"]
+                groups = [{"@error.type": kind} for kind in kinds]
+            else:
+                groups = [{"service": "web", "version": "1.9"}, {"service": "web", "version": "2.0"}]
             return httpx.Response(
-                200, json={"data": [{"attributes": {"by": by, "compute": {"c0": 9}}} for by in versions]}
+                200, json={"data": [{"attributes": {"by": by, "compute": {"c0": 9}}} for by in groups]}
             )
         if path == "/api/v2/spans/events/search":
-            first = iso(NOW - 7200) if "version:1.9" in search["query"] else iso(MOMENT + 60)
-            return httpx.Response(200, json={"data": [{"attributes": {"start_timestamp": first}}]})
+            first = {"version:1.9": NOW - 7200, "version:2.0": MOMENT + 60, 'PoolExhausted"': MOMENT + 90}
+            moment = next(at for needle, at in first.items() if needle in search["query"])
+            return httpx.Response(200, json={"data": [{"attributes": {"start_timestamp": iso(moment)}}]})
         if path == "/api/v2/events":
             event = {
                 "timestamp": iso(MOMENT + 30),
@@ -560,5 +565,6 @@ async def test_what_changed_is_one_timeline_oldest_first_of_deploys_events_and_n
     assert answer["changes"] == [
         {"time": iso(MOMENT + 30), "source": "github", "what": "Deployed web 2.0"},
         {"time": iso(MOMENT + 60), "source": "apm", "what": "web 2.0 first seen"},  # 1.9 was running: no change
+        {"time": iso(MOMENT + 90), "source": "apm", "what": "new error type in spans: PoolExhausted"},
         {"time": iso(MOMENT + 120), "source": "logs", "what": "new error: disk full on /var (1)"},  # cache miss is old
     ]

@@ -156,6 +156,8 @@ CASES = [
                     "page[limit]": "50",
                 },
             ),
+            span_count("service:web status:error", HOUR_AGO, "2026-11-24T11:30:00Z", ("@error.type",)),
+            span_count("service:web status:error", "2026-11-24T10:30:00Z", HOUR_AGO, ("@error.type",)),
             log_search("service:web status:error", HOUR_AGO, "2026-11-24T11:30:00Z", 500),
             log_count("service:web status:error", HOUR_AGO, "2026-11-24T11:30:00Z"),
             log_search("service:web status:error", "2026-11-24T10:30:00Z", HOUR_AGO, 500),

@@ -30,6 +30,8 @@ EXAMPLE_CHARS = 300  # of a pattern's example: enough to recognise it, the rest 
 GREW = 2.0  # a pattern whose share of the logs read at least doubled "grew"
 CHANGES = 50  # lines of a timeline, and events read for it
 ERROR_LOGS = 500  # error logs mined on each side of the moment
+ERROR_TYPE = "@error.type"  # the facet of a failing span's error type
+SHOWN_TYPES = 5
 # A comma outside braces and parentheses separates two metric queries: each would pair its series
 # with the other's by scope, so one query is compared at a time.
 _SECOND_QUERY = re.compile(r",(?![^{(]*[})])")
@@ -250,10 +252,11 @@ async def what_changed(
         "deploys": _deploys(client, scope, start, end),
         "events": client.list_events(scope, start * 1000, end * 1000, CHANGES, None),
         "errors": _new_errors(client, scope, start, moment, end),
+        "types": _new_error_types(client, scope, start, moment, end),
     }
     got = await gather(reads)
     events = [_event_change(e) for e in got["events"].get("data") or [] if isinstance(e, dict)]
-    timeline = sorted([*got["deploys"], *events, *got["errors"]], key=lambda row: str(row["time"]))
+    timeline = sorted([*got["deploys"], *events, *got["errors"], *got["types"]], key=lambda row: str(row["time"]))
     result: dict[str, Any] = {"around": iso(moment), "from": iso(start), "to": iso(end), "changes": timeline[:CHANGES]}
     if not timeline:
         result["note"] = "Nothing changed in this window that Datadog recorded: widen window, or drop service."
@@ -263,23 +266,15 @@ async def what_changed(
 async def _deploys(client: DatadogClient, scope: str, start: int, end: int) -> list[dict[str, Any]]:
     """Each service version whose first span falls inside the window (one already running is no change)."""
     payload = await client.aggregate_spans(scope, iso(start), iso(end), "count", None, ["service", "version"], 20)
-    pairs = [((b.get("attributes") or {}).get("by") or {}) for b in payload.get("data") or [] if isinstance(b, dict)]
-    pairs = [p for p in pairs if p.get("service") and p.get("version")]
-    firsts = await gather({n: _first_span(client, p, start, end) for n, p in enumerate(pairs)})
+    pairs = [p for p in _groups(payload) if p.get("service") and p.get("version")]
+    queries = [f"service:{p['service']} version:{p['version']}" for p in pairs]
+    firsts = await gather({n: first_time(client, query, start, end) for n, query in enumerate(queries)})
     since = iso(start + 60)  # a version seen in the window's first minute was already running
     return [
         {"time": first, "source": "apm", "what": f"{p['service']} {p['version']} first seen"}
         for p, first in zip(pairs, firsts.values(), strict=True)
         if first is not None and first > since
     ]
-
-
-async def _first_span(client: DatadogClient, by: dict[str, Any], start: int, end: int) -> str | None:
-    query = f"service:{by['service']} version:{by['version']}"
-    payload = await client.search_spans(query, iso(start), iso(end), 1, None, "timestamp")
-    spans = [s for s in payload.get("data") or [] if isinstance(s, dict)]
-    first = (spans[0].get("attributes") or {}).get("start_timestamp") if spans else None
-    return first if isinstance(first, str) else None
 
 
 async def _new_errors(client: DatadogClient, scope: str, start: int, moment: int, end: int) -> list[dict[str, Any]]:
@@ -300,6 +295,44 @@ async def _new_errors(client: DatadogClient, scope: str, start: int, moment: int
         for p in found
         if p.previous == 0
     ]
+
+
+async def _new_error_types(
+    client: DatadogClient, scope: str, start: int, moment: int, end: int
+) -> list[dict[str, Any]]:
+    """Error types of failing spans after the moment that no span had before it, at their first."""
+    if end <= moment:
+        return []
+    query = f"{scope} status:error" if scope != "*" else "status:error"
+    sides = {"after": (moment, end), "before": (start, moment)}
+    got = await gather(
+        {
+            side: client.aggregate_spans(query, iso(begin), iso(finish), "count", None, [ERROR_TYPE], 20)
+            for side, (begin, finish) in sides.items()
+        }
+    )
+    seen = {side: {str(by.get(ERROR_TYPE)) for by in _groups(payload)} - {"None"} for side, payload in got.items()}
+    new = sorted(seen["after"] - seen["before"])[:SHOWN_TYPES]
+    firsts = await gather({kind: first_time(client, f'{query} {ERROR_TYPE}:"{kind}"', moment, end) for kind in new})
+    return [
+        {"time": first, "source": "apm", "what": f"new error type in spans: {clip(kind, 160)}"}
+        for kind, first in firsts.items()
+        if first
+    ]
+
+
+def _groups(payload: Any) -> list[dict[str, Any]]:
+    """The `by` of each group of a spans aggregate."""
+    buckets = [b.get("attributes") or {} for b in payload.get("data") or [] if isinstance(b, dict)]
+    return [b.get("by") or {} for b in buckets]
+
+
+async def first_time(client: DatadogClient, query: str, start: int, end: int) -> str | None:
+    """When the first span matching `query` in the window started; None when none did."""
+    payload = await client.search_spans(query, iso(start), iso(end), 1, None, "timestamp")
+    spans = [s for s in payload.get("data") or [] if isinstance(s, dict)]
+    first = (spans[0].get("attributes") or {}).get("start_timestamp") if spans else None
+    return first if isinstance(first, str) else None
 
 
 def _event_change(item: dict[str, Any]) -> dict[str, Any]:

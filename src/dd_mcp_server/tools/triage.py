@@ -23,7 +23,7 @@ from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
 from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
-from dd_mcp_server.tools.investigations import change_row, read_logs
+from dd_mcp_server.tools.investigations import change_row, first_time, read_logs
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import narrow
 
@@ -239,21 +239,15 @@ class Triage:
             if isinstance(b, dict)
         ]
         names = [name for name in names if name not in ("None", "")]
-        first = await gather({name: self._first_seen(name, start, end) for name in names})
+        first = await gather(
+            {name: first_time(self.client, f"{self.scope} version:{name}", start, end) for name in names}
+        )
         return {
             "versions": [
                 {"version": name, "first_seen": first[name]} for name in sorted(names, key=lambda n: first[n] or "")
             ],
             "events": [_event(e) for e in (events.get("data") or [])[: SHOWN * 2] if isinstance(e, dict)],
         }
-
-    async def _first_seen(self, version: str, start: int, end: int) -> str | None:
-        payload = await self.client.search_spans(
-            f"{self.scope} version:{version}", iso(start), iso(end), 1, None, "timestamp"
-        )
-        spans = [s for s in payload.get("data") or [] if isinstance(s, dict)]
-        first = (spans[0].get("attributes") or {}).get("start_timestamp") if spans else None
-        return first if isinstance(first, str) else None
 
     async def context(self) -> dict[str, Any]:
         """Open incidents that name the service, and the service's catalog entry."""

@@ -226,9 +226,18 @@ CASES = [
         ),
     ),
     Case(
-        "list_metrics",
-        {"host": "web-1", "tag_filter": "env:prod", "start": "now-1d"},
-        (Sent("GET", "/api/v1/metrics", {"from": str(NOW - 86400), "host": "web-1", "tag_filter": "env:prod"}),),
+        "list_metrics",  # tag_filter combines with no other filter (Datadog's docs): the host joins it
+        {"host": "web-1", "tag_filter": "env:prod OR env:staging", "start": "now-1d"},
+        (
+            Sent(
+                "GET",
+                "/api/v1/metrics",
+                {"from": str(NOW - 86400), "tag_filter": "(env:prod OR env:staging) AND host:web-1"},
+            ),
+        ),
+    ),
+    Case(
+        "list_metrics", {"host": "web-1"}, (Sent("GET", "/api/v1/metrics", {"from": str(NOW - 3600), "host": "web-1"}),)
     ),
     Case(
         "get_metric_metadata",

@@ -79,6 +79,9 @@ class DatadogClient:
         return await self._get("/api/v1/query", {"from": start, "to": end, "query": query}, scope="timeseries_query")
 
     async def list_metrics(self, start: int, host: str | None = None, tag_filter: str | None = None) -> Any:
+        """Datadog combines `tag_filter` with no other filter: with both, the host becomes one of its terms."""
+        if host and tag_filter:
+            host, tag_filter = None, f"({tag_filter}) AND host:{host}"
         params: Params = {"from": start, "host": host, "tag_filter": tag_filter}
         return await self._get("/api/v1/metrics", params, scope="metrics_read")
 

@@ -235,3 +235,12 @@ def test_a_level_shift_is_at_one_of_the_times_between_the_extremes(drawn: tuple[
     assert moment in [t for t, _ in points[1:]]
     assert min(values) <= level_before <= max(values)
     assert min(values) <= level_after <= max(values)
+
+
+def test_a_shift_at_the_windows_boundary_is_found_across_them_not_inside_the_window() -> None:
+    before = [{"scope": "*", "pointlist": [[(1000 + 60 * n) * 1000, 40.0] for n in range(10)]}]
+    now = [{"scope": "*", "pointlist": [[(1600 + 60 * n) * 1000, 95.0] for n in range(10)]}]
+    (inside,) = compare(now, before)
+    (across,) = compare(now, before, across=True)
+    assert inside.shift_at is None  # flat inside the window
+    assert (across.shift_at, across.shift_from, across.shift_to) == (1600, 40.0, 95.0)

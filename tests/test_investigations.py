@@ -477,6 +477,7 @@ async def test_a_monitor_is_explained_by_its_query_over_the_alert_window_against
     assert answer["groups"] == [f"host:web-1: Alert since {iso(FIRED)}"]
     (why,) = answer["why"]  # the alerting group, not web-2
     assert why.startswith("host:web-1: mean 95.0 (before 40.0, +138%), p95 95.0 (before 40.0, +138%)")
+    assert why.endswith(f"shifted at {iso(FIRED)} from 40.0 to 95.0")  # across both windows: the alert
     assert events.calls.last.request.url.params["filter[query]"] == '"CPU high on web"'
     assert "traffic" not in answer  # no service tag: no service sections
 

@@ -81,8 +81,11 @@ def level_shift(points: list[tuple[float, float]]) -> tuple[float, float, float]
     return points[split][0], _mean(values[:split]), _mean(values[split:])
 
 
-def compare(now: list[dict[str, Any]], before: list[dict[str, Any]]) -> list[Change]:
+def compare(now: list[dict[str, Any]], before: list[dict[str, Any]], *, across: bool = False) -> list[Change]:
     """The series of two answers to one query paired by scope, the largest change first.
+
+    The level shift is looked for inside the window, or `across` both windows when the baseline ends
+    where the window starts (a monitor's alert window: the shift is at its start).
 
     `now` and `before` are the answers' "series". A series in only one answer still appears, with the other
     side None. Should an answer hold one scope twice (a query of several comma-separated expressions does, and
@@ -91,15 +94,20 @@ def compare(now: list[dict[str, Any]], before: list[dict[str, Any]]) -> list[Cha
     window; ties by name.
     """
     current, baseline = _by_scope(now), _by_scope(before)
-    changes = [_change(name, current.get(name, []), baseline.get(name, [])) for name in current.keys() | baseline]
+    changes = [
+        _change(name, current.get(name, []), baseline.get(name, []), across) for name in current.keys() | baseline
+    ]
     return sorted(changes, key=lambda change: (-_size(change), change.series))
 
 
-def _change(name: str, now_points: list[tuple[float, float]], before_points: list[tuple[float, float]]) -> Change:
+def _change(
+    name: str, now_points: list[tuple[float, float]], before_points: list[tuple[float, float]], across: bool = False
+) -> Change:
     """The Change of one series from its finite points in each window (either list may be empty)."""
     now, before = stats([v for _, v in now_points]), stats([v for _, v in before_points])
     mean_change, p95_change, max_change = _relative_changes(now, before)
-    shift_at, shift_from, shift_to = level_shift(now_points) or _UNKNOWN
+    shifted = before_points + now_points if across else now_points
+    shift_at, shift_from, shift_to = level_shift(shifted) or _UNKNOWN
     return Change(
         series=name,
         now=now,

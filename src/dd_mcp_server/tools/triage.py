@@ -154,7 +154,7 @@ async def _why(client: DatadogClient, query: str, groups: list[dict[str, Any]], 
             "before": client.query_metrics(metric_query, start - span, start),
         }
     )
-    rows = [change_row(c) for c in changes.compare(series_of(got["now"]), series_of(got["before"]))]
+    rows = [change_row(c) for c in changes.compare(series_of(got["now"]), series_of(got["before"]), across=True)]
     alerting = {g["group"] for g in groups}
     chosen = [r for r in rows if r["series"] in alerting] or rows
     return chosen[:SHOWN]

@@ -220,7 +220,7 @@ async def list_services(
     schemas: list[dict[str, Any]] = []
     for number in range(SERVICE_MAX_PAGES):
         payload = await client.list_service_definitions(SERVICE_PAGE, number)
-        batch = [_schema(item) for item in payload.get("data") or [] if isinstance(item, dict)]
+        batch = [schema_of(item) for item in payload.get("data") or [] if isinstance(item, dict)]
         schemas.extend(batch)
         # Without a filter, stop once the page asked for (and one more, to know if there is more) is in.
         if len(batch) < SERVICE_PAGE or (not query and len(schemas) > offset + limit):
@@ -236,7 +236,7 @@ async def list_services(
     return result
 
 
-def _schema(item: dict[str, Any]) -> dict[str, Any]:
+def schema_of(item: dict[str, Any]) -> dict[str, Any]:
     """A service definition's schema, where Datadog keeps everything it says of the service."""
     attributes = item.get("attributes")
     schema = attributes.get("schema") if isinstance(attributes, dict) else None

@@ -70,7 +70,7 @@ def _summary(incident: dict[str, Any]) -> dict[str, Any]:
     attributes = incident.get("attributes") or {}
     shaped = {"id": incident.get("id"), "public_id": attributes.get("public_id")}
     shaped.update({k: attributes.get(k) for k in _SUMMARY_KEYS})
-    shaped["services"] = _field_value(attributes, "services")
+    shaped["services"] = field_value(attributes, "services")
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
@@ -94,8 +94,8 @@ async def get_incident(
     shaped: dict[str, Any] = {"id": incident.get("id"), "public_id": attributes.get("public_id")}
     shaped.update({k: attributes.get(k) for k in _DETAIL_KEYS})
     shaped["commander"] = _commander(incident, payload.get("included") or [])
-    shaped["services"] = _field_value(attributes, "services")
-    shaped["teams"] = _field_value(attributes, "teams")
+    shaped["services"] = field_value(attributes, "services")
+    shaped["teams"] = field_value(attributes, "teams")
     other = {
         name: field.get("value")
         for name, field in (attributes.get("fields") or {}).items()
@@ -105,7 +105,7 @@ async def get_incident(
     return drop_empty(shaped)  # type: ignore[no-any-return]
 
 
-def _field_value(attributes: dict[str, Any], name: str) -> Any:
+def field_value(attributes: dict[str, Any], name: str) -> Any:
     field = (attributes.get("fields") or {}).get(name)
     return field.get("value") if isinstance(field, dict) else None
 

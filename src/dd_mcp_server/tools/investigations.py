@@ -255,7 +255,7 @@ async def what_changed(
         "types": _new_error_types(client, scope, start, moment, end),
     }
     got = await gather(reads)
-    events = [_event_change(e) for e in got["events"].get("data") or [] if isinstance(e, dict)]
+    events = [event_change(e) for e in got["events"].get("data") or [] if isinstance(e, dict)]
     timeline = sorted([*got["deploys"], *events, *got["errors"], *got["types"]], key=lambda row: str(row["time"]))
     result: dict[str, Any] = {"around": iso(moment), "from": iso(start), "to": iso(end), "changes": timeline[:CHANGES]}
     if not timeline:
@@ -335,7 +335,7 @@ async def first_time(client: DatadogClient, query: str, start: int, end: int) ->
     return first if isinstance(first, str) else None
 
 
-def _event_change(item: dict[str, Any]) -> dict[str, Any]:
+def event_change(item: dict[str, Any]) -> dict[str, Any]:
     outer = item.get("attributes") or {}
     inner = outer.get("attributes") or {}
     title = inner.get("title") or outer.get("message") or ""

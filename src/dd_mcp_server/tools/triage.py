@@ -22,8 +22,10 @@ from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
+from dd_mcp_server.tools.apm import schema_of
 from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
-from dd_mcp_server.tools.investigations import change_row, first_time, read_logs
+from dd_mcp_server.tools.incidents import field_value
+from dd_mcp_server.tools.investigations import change_row, event_change, first_time, read_logs
 from dd_mcp_server.tools.metrics import series_of
 from dd_mcp_server.tools.results import narrow
 
@@ -162,7 +164,7 @@ async def _why(client: DatadogClient, query: str, groups: list[dict[str, Any]], 
 
 async def _events(client: DatadogClient, query: str, start: int, end: int) -> list[dict[str, Any]]:
     payload = await client.list_events(query, (2 * start - end) * 1000, end * 1000, SHOWN * 2, None)
-    return [_event(e) for e in payload.get("data") or [] if isinstance(e, dict)]
+    return [event_change(e) for e in payload.get("data") or [] if isinstance(e, dict)]
 
 
 class Triage:
@@ -246,7 +248,7 @@ class Triage:
             "versions": [
                 {"version": name, "first_seen": first[name]} for name in sorted(names, key=lambda n: first[n] or "")
             ],
-            "events": [_event(e) for e in (events.get("data") or [])[: SHOWN * 2] if isinstance(e, dict)],
+            "events": [event_change(e) for e in (events.get("data") or [])[: SHOWN * 2] if isinstance(e, dict)],
         }
 
     async def context(self) -> dict[str, Any]:
@@ -264,21 +266,14 @@ class Triage:
             for data in (wrapper.get("data") for wrapper in found if isinstance(wrapper, dict))
             if isinstance(data, dict) and self.service in _services(data)
         ]
-        entry = next(
-            (
-                (item.get("attributes") or {}).get("schema") or {}
-                for item in catalog.get("data") or []
-                if isinstance(item, dict)
-                and ((item.get("attributes") or {}).get("schema") or {}).get("dd-service") == self.service
-            ),
-            None,
-        )
+        schemas = [schema_of(item) for item in catalog.get("data") or [] if isinstance(item, dict)]
+        entry = next((schema for schema in schemas if schema.get("dd-service") == self.service), None)
         return {"incidents": naming[:SHOWN], "catalog": _entry(entry) if entry else "not in the service catalog"}
 
 
 def _monitor(monitor: dict[str, Any]) -> dict[str, Any]:
     groups = ((monitor.get("state") or {}).get("groups") or {}).items()
-    firing = [name for name, g in groups if isinstance(g, dict) and g.get("status") in ("Alert", "Warn", "No Data")]
+    firing = [name for name, g in groups if isinstance(g, dict) and g.get("status") in WORST]
     return {
         "id": monitor.get("id"),
         "name": monitor.get("name"),
@@ -333,15 +328,8 @@ def _ms(nanoseconds: Any) -> float | None:
     return significant(nanoseconds / NS_PER_MS) if isinstance(nanoseconds, int | float) else None
 
 
-def _event(item: dict[str, Any]) -> dict[str, Any]:
-    outer = item.get("attributes") or {}
-    inner = outer.get("attributes") or {}
-    return {"time": outer.get("timestamp"), "title": clip(str(inner.get("title") or outer.get("message") or ""), 160)}
-
-
 def _services(incident: dict[str, Any]) -> list[str]:
-    field = ((incident.get("attributes") or {}).get("fields") or {}).get("services")
-    value = field.get("value") if isinstance(field, dict) else None
+    value = field_value(incident.get("attributes") or {}, "services")
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
@@ -366,14 +354,14 @@ def said(triage: dict[str, Any]) -> dict[str, Any]:
             for g in triage["groups"]
         ]
     if isinstance(triage.get("events"), list):
-        triage["events"] = [f"{e['time']} {e['title']}" for e in _listed(triage["events"])]
+        triage["events"] = [f"{e['time']} {e['what']}" for e in _listed(triage["events"])]
     errors = _section(triage, "errors")
     if "patterns" in errors:
         errors["patterns"] = [_pattern_said(p) for p in errors["patterns"]]
     changes = _section(triage, "changes")
     if "versions" in changes:
         changes["versions"] = [f"{v['version']} first seen {v['first_seen']}" for v in changes["versions"]]
-        changes["events"] = [f"{e['time']} {e['title']}" for e in changes["events"]]
+        changes["events"] = [f"{e['time']} {e['what']}" for e in changes["events"]]
     traffic = _section(triage, "traffic")
     if "now" in traffic:
         traffic["now"], traffic["before"] = _window_said(traffic["now"]), _window_said(traffic["before"])

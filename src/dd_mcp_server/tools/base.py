@@ -251,6 +251,20 @@ def offset_cursor(cursor: str | None) -> int:
 _OFFSET = re.compile(r"[0-9]{1,9}")
 
 
+Group = tuple[dict[str, Any], dict[str, Any]]
+
+
+def aggregate_groups(payload: Any) -> list[Group]:
+    """Each group of a logs or spans aggregate answer as (its facet values, its computes c0, c1...):
+    logs keep them in `data.buckets[].{by, computes}`, spans in `data[].attributes.{by, compute}`."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if isinstance(data, dict):
+        buckets = [b for b in data.get("buckets") or [] if isinstance(b, dict)]
+        return [(b.get("by") or {}, b.get("computes") or {}) for b in buckets]
+    spans = [b.get("attributes") for b in data or [] if isinstance(b, dict)]
+    return [(b.get("by") or {}, b.get("compute") or {}) for b in spans if isinstance(b, dict)]
+
+
 K = TypeVar("K")
 V = TypeVar("V")
 

@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context
 
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient
-from dd_mcp_server.tools.base import datadog, gather, now
+from dd_mcp_server.tools.base import aggregate_groups, datadog, gather, now
 
 DAY = 86400
 CLOSE = 5  # names offered at most
@@ -66,21 +66,20 @@ async def search_hint(ctx: Context, kind: str, query: str) -> str:
 
 
 async def _count(client: DatadogClient, kind: str, query: str, start: str, end: str) -> Any:
-    if kind == "logs":
-        payload = await client.aggregate_logs(query, start, end, "count", None, [], 1)
-        buckets = (payload.get("data") or {}).get("buckets") or []
-        return (buckets[0].get("computes") or {}).get("c0", 0) if buckets else 0
-    payload = await client.aggregate_spans(query, start, end, "count", None, [], 1)
-    buckets = [b.get("attributes") or {} for b in payload.get("data") or [] if isinstance(b, dict)]
-    return (buckets[0].get("compute") or {}).get("c0", 0) if buckets else 0
+    groups = aggregate_groups(await _aggregate(client, kind, query, start, end, [], 1))
+    return groups[0][1].get("c0", 0) if groups else 0
 
 
 async def _services(client: DatadogClient, kind: str, start: str, end: str) -> list[str]:
     """The services that sent logs (or spans) in the window, the busiest first."""
+    groups = aggregate_groups(await _aggregate(client, kind, "*", start, end, ["service"], 50))
+    return [str(by.get("service")) for by, _ in groups]
+
+
+async def _aggregate(
+    client: DatadogClient, kind: str, query: str, start: str, end: str, group_by: list[str], limit: int
+) -> Any:
+    """A count of logs or of spans, maybe grouped."""
     if kind == "logs":
-        payload = await client.aggregate_logs("*", start, end, "count", None, ["service"], 50)
-        buckets = (payload.get("data") or {}).get("buckets") or []
-        return [str((b.get("by") or {}).get("service")) for b in buckets if isinstance(b, dict)]
-    payload = await client.aggregate_spans("*", start, end, "count", None, ["service"], 50)
-    groups = [b.get("attributes") or {} for b in payload.get("data") or [] if isinstance(b, dict)]
-    return [str((g.get("by") or {}).get("service")) for g in groups]
+        return await client.aggregate_logs(query, start, end, "count", None, group_by, limit)
+    return await client.aggregate_spans(query, start, end, "count", None, group_by, limit)

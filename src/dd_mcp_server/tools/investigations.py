@@ -18,7 +18,7 @@ from dd_mcp_server.common.series import significant
 from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import TimeArg, iso, parse_time
 from dd_mcp_server.services.datadog import DatadogClient, next_cursor
-from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.base import TAG_VALUE, End, Start, aggregate_groups, datadog, gather, now, window
 from dd_mcp_server.tools.empty import metric_hint, search_hint
 from dd_mcp_server.tools.logs import LogQuery
 from dd_mcp_server.tools.metrics import series_of
@@ -188,9 +188,8 @@ def _log(attributes: dict[str, Any]) -> patterns.Log:
 
 async def _total(client: DatadogClient, query: str, start: int, end: int) -> Any:
     """How many logs match in all (Datadog counts them), so a sample is never taken for the whole."""
-    payload = await client.aggregate_logs(query, iso(start), iso(end), "count", None, [], 1)
-    buckets = (payload.get("data") or {}).get("buckets") or []
-    return (buckets[0].get("computes") or {}).get("c0") if buckets else 0
+    groups = aggregate_groups(await client.aggregate_logs(query, iso(start), iso(end), "count", None, [], 1))
+    return groups[0][1].get("c0") if groups else 0
 
 
 def _read(read: int, total: Any) -> str:
@@ -266,7 +265,7 @@ async def what_changed(
 async def _deploys(client: DatadogClient, scope: str, start: int, end: int) -> list[dict[str, Any]]:
     """Each service version whose first span falls inside the window (one already running is no change)."""
     payload = await client.aggregate_spans(scope, iso(start), iso(end), "count", None, ["service", "version"], 20)
-    pairs = [p for p in _groups(payload) if p.get("service") and p.get("version")]
+    pairs = [by for by, _ in aggregate_groups(payload) if by.get("service") and by.get("version")]
     queries = [f"service:{p['service']} version:{p['version']}" for p in pairs]
     firsts = await gather({n: first_time(client, query, start, end) for n, query in enumerate(queries)})
     since = iso(start + 60)  # a version seen in the window's first minute was already running
@@ -311,7 +310,10 @@ async def _new_error_types(
             for side, (begin, finish) in sides.items()
         }
     )
-    seen = {side: {str(by.get(ERROR_TYPE)) for by in _groups(payload)} - {"None"} for side, payload in got.items()}
+    seen = {
+        side: {str(by.get(ERROR_TYPE)) for by, _ in aggregate_groups(payload)} - {"None"}
+        for side, payload in got.items()
+    }
     new = sorted(seen["after"] - seen["before"])[:SHOWN_TYPES]
     firsts = await gather({kind: first_time(client, f'{query} {ERROR_TYPE}:"{kind}"', moment, end) for kind in new})
     return [
@@ -319,12 +321,6 @@ async def _new_error_types(
         for kind, first in firsts.items()
         if first
     ]
-
-
-def _groups(payload: Any) -> list[dict[str, Any]]:
-    """The `by` of each group of a spans aggregate."""
-    buckets = [b.get("attributes") or {} for b in payload.get("data") or [] if isinstance(b, dict)]
-    return [b.get("by") or {} for b in buckets]
 
 
 async def first_time(client: DatadogClient, query: str, start: int, end: int) -> str | None:

@@ -23,7 +23,7 @@ from dd_mcp_server.common.text import clip
 from dd_mcp_server.common.timeparse import iso
 from dd_mcp_server.services.datadog import DatadogClient, DatadogError
 from dd_mcp_server.tools.apm import schema_of
-from dd_mcp_server.tools.base import TAG_VALUE, End, Start, datadog, gather, now, window
+from dd_mcp_server.tools.base import TAG_VALUE, End, Group, Start, aggregate_groups, datadog, gather, now, window
 from dd_mcp_server.tools.incidents import field_value
 from dd_mcp_server.tools.investigations import change_row, event_change, first_time, read_logs
 from dd_mcp_server.tools.metrics import series_of
@@ -193,14 +193,14 @@ class Triage:
         resources = _resources({w: (got[(w, "resources")], got[(w, "resource errors")]) for w in self.windows})
         return {"now": totals["now"], "before": totals["before"], "resources": resources[:SHOWN]}
 
-    async def _spans(self, window: str, part: str) -> list[dict[str, Any]]:
+    async def _spans(self, window: str, part: str) -> list[Group]:
         start, end = self.windows[window]
         query = self.scope + (" status:error" if "errors" in part else "")
         group_by = ["resource_name"] if "resource" in part else []
         also = [(name, "@duration") for name, _ in FIGURES] if part in ("all", "resources") else []
-        payload = await self.client.aggregate_spans(query, iso(start), iso(end), "count", None, group_by, 20, also)
-        buckets = [b.get("attributes") for b in payload.get("data") or [] if isinstance(b, dict)]
-        return [b for b in buckets if isinstance(b, dict)]
+        return aggregate_groups(
+            await self.client.aggregate_spans(query, iso(start), iso(end), "count", None, group_by, 20, also)
+        )
 
     async def errors(self) -> dict[str, Any]:
         """Error logs now and before, and their patterns: the new ones first."""
@@ -235,11 +235,7 @@ class Triage:
             }
         )
         versions, events = got["versions"], got["events"]
-        names = [
-            str(((b.get("attributes") or {}).get("by") or {}).get("version"))
-            for b in versions.get("data") or []
-            if isinstance(b, dict)
-        ]
+        names = [str(by.get("version")) for by, _ in aggregate_groups(versions)]
         names = [name for name in names if name not in ("None", "")]
         first = await gather(
             {name: first_time(self.client, f"{self.scope} version:{name}", start, end) for name in names}
@@ -282,29 +278,24 @@ def _monitor(monitor: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _computes(bucket: dict[str, Any]) -> dict[str, Any]:
-    return bucket.get("compute") or {}
-
-
-def _figures(everything: list[dict[str, Any]], errors: list[dict[str, Any]]) -> dict[str, Any]:
+def _figures(everything: list[Group], errors: list[Group]) -> dict[str, Any]:
     """Requests, errors, error rate and latency percentiles (ms) of one window."""
-    computes = _computes(everything[0]) if everything else {}
+    computes = everything[0][1] if everything else {}
     requests = computes.get("c0") or 0
-    failed = _computes(errors[0]).get("c0") or 0 if errors else 0
+    failed = errors[0][1].get("c0") or 0 if errors else 0
     figures: dict[str, Any] = {"requests": requests, "errors": failed, "error_rate": _rate(failed, requests)}
     for n, (_, shown) in enumerate(FIGURES, start=1):
         figures[f"{shown}_ms"] = _ms(computes.get(f"c{n}"))
     return figures
 
 
-def _resources(windows: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+def _resources(windows: dict[str, tuple[list[Group], list[Group]]]) -> list[dict[str, Any]]:
     """Each resource's p95 and error rate now and before, the largest change first."""
     table: dict[str, dict[str, Any]] = {}
     for side, (figures, errors) in windows.items():
-        failed = {str((b.get("by") or {}).get("resource_name")): _computes(b).get("c0") or 0 for b in errors}
-        for bucket in figures:
-            name = str((bucket.get("by") or {}).get("resource_name"))
-            computes = _computes(bucket)
+        failed = {str(by.get("resource_name")): computes.get("c0") or 0 for by, computes in errors}
+        for by, computes in figures:
+            name = str(by.get("resource_name"))
             row = table.setdefault(name, {"resource": name})
             row[f"p95_ms_{side}"] = _ms(computes.get("c2"))
             row[f"error_rate_{side}"] = _rate(failed.get(name, 0), computes.get("c0") or 0)

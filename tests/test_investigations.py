@@ -145,12 +145,9 @@ async def test_the_requests_of_an_investigation_are_made_at_once(
 
 @pytest.mark.anyio
 async def test_the_demo_story_shows_checkout_slowing_when_the_incident_began() -> None:
-    async with connect(transport=httpx.MockTransport(Datadog(odd=False))) as client:
-        result = await client.call_tool(
-            "compare_metrics", {"query": "avg:trace.http.request.duration{service:checkout}", "baseline": "day"}
-        )
-    assert result.structured_content is not None
-    (checkout,) = result.structured_content["series"]
+    arguments = {"query": "avg:trace.http.request.duration{service:checkout}", "baseline": "day"}
+    answer = await answered("compare_metrics", arguments, httpx.MockTransport(Datadog(odd=False)))
+    (checkout,) = answer["series"]
     assert checkout["now"]["p95"] > 10 * checkout["before"]["p95"]
     assert checkout["shift"]["at"] == iso(NOW - INCIDENT_AFTER)
 
@@ -258,12 +255,9 @@ async def test_no_log_says_what_to_try() -> None:
 
 @pytest.mark.anyio
 async def test_the_demo_story_shows_the_payments_error_that_is_new() -> None:
-    async with connect(transport=httpx.MockTransport(Datadog(odd=False))) as client:
-        result = await client.call_tool(
-            "log_patterns", {"query": "service:payments status:error", "compare": "previous"}
-        )
-    assert result.structured_content is not None
-    new = [row["template"] for row in result.structured_content["patterns"] if row["trend"] == "new"]
+    arguments = {"query": "service:payments status:error", "compare": "previous"}
+    answer = await answered("log_patterns", arguments, httpx.MockTransport(Datadog(odd=False)))
+    new = [row["template"] for row in answer["patterns"] if row["trend"] == "new"]
     assert any("pool exhausted" in template for template in new), new
 
 

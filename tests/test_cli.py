@@ -29,10 +29,10 @@ INITIALIZE = {
 }
 
 
-def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], str]:
-    """Initialize and list tools over stdio; the two JSON-RPC answers and what stderr said.
+def session(*args: str, env: dict[str, str] | None = None, call: str = "") -> tuple[list[dict[str, Any]], str]:
+    """Initialize and list tools over stdio (and call `call` with no arguments); the answers and stderr.
 
-    Stdin stays open until both answers are in: closing it ends the session, pending requests included.
+    Stdin stays open until every answer is in: closing it ends the session, pending requests included.
     """
     process = subprocess.Popen(
         [console_script(), *args],
@@ -42,15 +42,18 @@ def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[st
         text=True,
         env=clean_env(**(env or {})),
     )
+    lines = [INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}, TOOLS_LIST]
+    if call:
+        lines.append({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": call, "arguments": {}}})
     watchdog = threading.Timer(30, process.kill)
     watchdog.start()
     try:
         assert process.stdin is not None
         assert process.stdout is not None
-        for line in (INITIALIZE, {"jsonrpc": "2.0", "method": "notifications/initialized"}, TOOLS_LIST):
+        for line in lines:
             process.stdin.write(json.dumps(line) + "\n")
             process.stdin.flush()
-        answers = [json.loads(process.stdout.readline()) for _ in range(2)]
+        answers = [json.loads(process.stdout.readline()) for _ in range(len(lines) - 1)]
         process.stdin.close()
         stderr = process.stderr.read() if process.stderr else ""
         process.wait()
@@ -60,21 +63,69 @@ def session(*args: str, env: dict[str, str] | None = None) -> tuple[list[dict[st
     return answers, stderr
 
 
-def test_missing_keys_exit_2_with_one_line_on_stderr_and_nothing_on_stdout() -> None:
-    done = run_console()
+def test_missing_keys_still_serve_and_every_call_says_the_fix() -> None:
+    """Exiting before initialize would show the host's user only "connection closed"."""
+    answers, stderr = session(call="get_monitors")
+    instructions = answers[0]["result"]["instructions"]
+    assert instructions.startswith("dd-mcp-server is not set up")
+    assert len(answers[1]["result"]["tools"]) == 23
+    called = answers[2]["result"]
+    assert called["isError"] is True
+    text = called["content"][0]["text"]
+    assert "missing DD_API_KEY and DD_APP_KEY" in text
+    assert "claude_desktop_config.json" in text
+    assert ".vscode/mcp.json" in text
+    (line,) = stderr.splitlines()
+    assert "DD_API_KEY" in line
+    assert "serving anyway" in line
+
+
+def test_one_missing_key_is_named_and_the_other_never_shown() -> None:
+    answers, stderr = session(env={"DD_API_KEY": API_KEY}, call="list_hosts")
+    text = answers[2]["result"]["content"][0]["text"]
+    assert "missing DD_APP_KEY" in text
+    assert "DD_API_KEY and" not in text.split(":")[1]
+    assert leaked(json.dumps(answers) + stderr) == []
+
+
+def test_a_bad_setting_still_serves_the_tools_it_names_and_says_which_variable() -> None:
+    env = {"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com", "DD_MCP_TOOLSETS": "logs"}
+    answers, _ = session(env=env, call="search_logs")
+    assert [tool["name"] for tool in answers[1]["result"]["tools"]] == ["search_logs", "aggregate_logs"]
+    assert "DD_API_URL" in answers[2]["result"]["content"][0]["text"]
+
+
+def test_an_unreadable_toolset_setting_serves_the_default_tools() -> None:
+    answers, _ = session(env={"DD_MCP_TOOLSETS": "nothing"}, call="query_metrics")
+    assert len(answers[1]["result"]["tools"]) == 23
+    text = answers[2]["result"]["content"][0]["text"]
+    assert "DD_MCP_TOOLSETS" in text
+    assert "missing DD_API_KEY" in text  # the first problem found is said first; the keys are read first
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({}, "missing DD_API_KEY and DD_APP_KEY"),
+        ({"DD_API_KEY": API_KEY}, "missing DD_APP_KEY"),
+        ({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com"}, "DD_API_URL"),
+        ({"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_MCP_DENY_TOOLS": "drop_database"}, "DD_MCP_DENY_TOOLS"),
+    ],
+)
+def test_check_config_exits_2_with_one_line_and_nothing_on_stdout(env: dict[str, str], said: str) -> None:
+    done = run_console("--check-config", env=env)
     assert done.returncode == 2
     assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "DD_API_KEY" in lines[0]
-    assert "DD_APP_KEY" in lines[0]
+    (line,) = done.stderr.splitlines()
+    assert said in line
+    assert leaked(line) == []
 
 
-def test_one_missing_key_is_also_refused() -> None:
-    done = run_console(env={"DD_API_KEY": API_KEY})
-    assert done.returncode == 2
-    assert "DD_APP_KEY" in done.stderr
-    assert API_KEY not in done.stderr
+def test_check_config_exits_0_on_a_usable_configuration_without_serving() -> None:
+    done = run_console("--check-config", env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_SITE": "datadoghq.eu"})
+    assert (done.returncode, done.stdout) == (0, "")
+    assert "configuration ok (site datadoghq.eu" in done.stderr
+    assert leaked(done.stderr) == []
 
 
 def test_version_and_help() -> None:
@@ -85,13 +136,6 @@ def test_version_and_help() -> None:
     assert helped.returncode == 0
     assert "--demo" in helped.stdout
     assert "DD_API_KEY" in helped.stdout
-
-
-def test_a_bad_setting_exits_2_naming_it() -> None:
-    done = run_console(env={"DD_API_KEY": API_KEY, "DD_APP_KEY": APP_KEY, "DD_API_URL": "http://example.com"})
-    assert done.returncode == 2
-    assert "DD_API_URL" in done.stderr
-    assert done.stdout == ""
 
 
 def test_an_unknown_site_warns_on_stderr_and_still_serves() -> None:

@@ -96,11 +96,14 @@ def test_a_ruled_tool_that_does_not_exist_stops_the_build(variable: str) -> None
 
 
 @pytest.mark.stdio
-def test_the_server_refuses_to_start_on_an_unknown_denied_tool() -> None:
-    done = run_console("--demo", env={"DD_MCP_DENY_TOOLS": "drop_database"})
+def test_an_unknown_denied_tool_fails_the_config_check_and_is_said_on_every_call() -> None:
+    done = run_console("--demo", "--check-config", env={"DD_MCP_DENY_TOOLS": "drop_database"})
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == ["dd-mcp-server: DD_MCP_DENY_TOOLS names no tool of this server: drop_database"]
+    served = run_console("--demo", env={"DD_MCP_DENY_TOOLS": "drop_database"})
+    assert served.returncode == 0
+    assert "DD_MCP_DENY_TOOLS names no tool of this server" in served.stderr
 
 
 @pytest.mark.anyio

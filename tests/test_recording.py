@@ -156,12 +156,12 @@ async def test_a_recorded_stdio_session_verifies_with_the_audit_command(tmp_path
 
 
 @pytest.mark.stdio
-def test_a_trail_that_cannot_be_written_stops_the_server_with_one_line(tmp_path: Path) -> None:
+def test_a_trail_that_cannot_be_written_is_said_on_stderr_and_no_call_goes_unrecorded(tmp_path: Path) -> None:
     done = run_console("--demo", env={"DD_MCP_AUDIT_LOG": str(tmp_path)})  # a folder, not a file
-    assert done.returncode == 2
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()
-    assert line.startswith("dd-mcp-server: DD_MCP_AUDIT_LOG: cannot write the audit trail")
+    assert line.startswith("dd-mcp-server: ERROR DD_MCP_AUDIT_LOG: cannot write the audit trail")
+    assert line.endswith("(serving anyway: every tool call answers with this)")
 
 
 @pytest.mark.anyio

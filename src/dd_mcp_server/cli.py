@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -18,13 +19,16 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from dd_mcp_server import __version__
 from dd_mcp_server.audit.command import add_parser as add_audit_parser
 from dd_mcp_server.audit.command import run as run_audit
 from dd_mcp_server.common.redact import Redactor
-from dd_mcp_server.config import LOG_LEVELS, ConfigError, load_settings
+from dd_mcp_server.config import API_KEY_VARS, APP_KEY_VARS, LOG_LEVELS, ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 log = logging.getLogger("dd_mcp_server")
 
@@ -41,6 +45,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--version", action="version", version=f"dd-mcp-server {__version__}")
     parser.add_argument("--demo", action="store_true", help="serve a built-in sample organisation: no keys, no network")
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="check the configuration and exit: 0 when the server would start, 2 with the problem on stderr "
+        "(no network; `doctor` checks the keys against Datadog). Without it a misconfigured server still "
+        "starts and answers every tool call with the problem and its fix",
+    )
     parser.add_argument(
         "--log-level",
         type=str.upper,
@@ -109,8 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(os.environ, demo=args.demo)
     except ConfigError as exc:
-        print(f"dd-mcp-server: {exc}", file=sys.stderr)
-        return 2
+        problem = config_problem(exc)
+        if args.check_config:
+            print(f"dd-mcp-server: {problem}", file=sys.stderr)
+            return 2
+        return serve_unconfigured(problem, args.log_level)
+    if args.check_config:
+        return check_config(settings)
     configure_stderr((settings.api_key, settings.app_key), args.log_level or settings.log_level)
     for warning in settings.warnings:
         log.warning(warning)
@@ -127,10 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             trail = Trail.open(Path(settings.audit_log).expanduser(), settings.audit_max_bytes, sink)
         except AuditError as exc:
-            print(f"dd-mcp-server: DD_MCP_AUDIT_LOG: {exc}", file=sys.stderr)
             if sink:
                 sink.close(0)
-            return 2
+            return serve_unconfigured(f"DD_MCP_AUDIT_LOG: {exc}", args.log_level, settings)
 
     from dd_mcp_server.server import build_server
 
@@ -139,21 +154,89 @@ def main(argv: Sequence[str] | None = None) -> int:
         from dd_mcp_server.demo import demo_transport
 
         transport = demo_transport()
+    try:
+        server = build_server(settings, transport=transport, trail=trail)
+    except ConfigError as exc:
+        if trail:
+            trail.close()
+        return serve_unconfigured(str(exc), args.log_level, settings)
+    try:
+        serve(server)
+    finally:
+        if trail:
+            trail.close()
+    return 0
+
+
+def config_problem(exc: ConfigError) -> str:
+    """What is wrong with the configuration: `exc`, and another setting at fault beside the keys.
+
+    Missing keys are found first; a user who fixes them should not then discover the next problem
+    only on the next start.
+    """
+    try:
+        load_settings(os.environ, demo=True)
+    except ConfigError as other:
+        if str(other) != str(exc):
+            return f"{exc}; also, {other}"
+    return str(exc)
+
+
+def serve(server: MCPServer[Any]) -> None:
+    """Serve MCP over stdio until the client goes away (or Ctrl-C, once a line ends)."""
     import anyio
 
     from dd_mcp_server.stdio import serve_stdio
 
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(serve_stdio, server)
+
+
+def serve_unconfigured(problem: str, level: str | None, settings: Settings | None = None) -> int:
+    """Serve even though the configuration is unusable, so that the user reads why in the chat.
+
+    A server that exits before `initialize` shows in the host only as "connection closed", its
+    reason hidden in a log file. This one starts, lists the tools it would serve, says in its
+    instructions what is wrong, and answers every tool call with the problem and its fix
+    (server.Unconfigured). The problem also goes to stderr, for the host's log. `--check-config`
+    keeps the strict exit for scripts.
+    """
+    keys = [os.environ.get(name, "") for name in (*API_KEY_VARS, *APP_KEY_VARS)]
+    configure_stderr(keys, level or "WARNING")
+    log.error("%s (serving anyway: every tool call answers with this)", problem)
+    from dd_mcp_server.server import build_server
+
+    server = build_server(_usable(settings), problem=problem)
+    serve(server)
+    return 0
+
+
+def _usable(settings: Settings | None) -> Settings:
+    """Settings to list the tools with: those read (keys aside) when they are valid, else the defaults.
+
+    They only shape the tool list; with no keys and no network, no call ever reaches Datadog.
+    """
+    from dd_mcp_server.server import build_server
+
     try:
-        server = build_server(settings, transport=transport, trail=trail)
+        settings = settings or load_settings(os.environ, demo=True)
+        build_server(settings)
+    except ConfigError:
+        settings = load_settings({}, demo=True)
+    return dataclasses.replace(settings, api_key="", app_key="", audit_log=None, audit_sink=None)
+
+
+def check_config(settings: Settings) -> int:
+    """--check-config: 0 when the server would start as configured, else 2 with the problem (no network)."""
+    from dd_mcp_server.server import build_server
+
+    try:
+        build_server(settings)
     except ConfigError as exc:
         print(f"dd-mcp-server: {exc}", file=sys.stderr)
-        if trail:
-            trail.close()
         return 2
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            anyio.run(serve_stdio, server)
-    finally:
-        if trail:
-            trail.close()
+    print(
+        f"dd-mcp-server: configuration ok (site {settings.site}; toolsets {','.join(settings.toolsets)})",
+        file=sys.stderr,
+    )
     return 0

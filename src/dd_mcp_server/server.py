@@ -60,11 +60,15 @@ def build_server(
     clock: Callable[[], float] = time.time,
     retry: RetryPolicy | None = None,
     trail: Trail | None = None,
+    problem: str | None = None,
 ) -> MCPServer[ToolState]:
     """The server with the toolsets `settings` names.
 
     `transport` replaces the network (the demo, tests); `clock` fixes "now" for relative times and
     `retry` the retry waits (tests); with `trail`, every call is recorded there (DD_MCP_AUDIT_LOG).
+    With `problem` (the configuration could not be read), the server still starts and lists its
+    tools, so that the host shows the user the problem and its fix in the chat instead of
+    "connection closed": the instructions say it, and every tool call answers with it.
     """
 
     redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
@@ -96,18 +100,44 @@ def build_server(
         )
         tool.parameters = advertised(tool.parameters)
         tools.append(tool)
+    unset = [Unconfigured(problem)] if problem else []
     server = MCPServer(
         "dd-mcp-server",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=f"{unset[0].text}\n{INSTRUCTIONS}" if unset else INSTRUCTIONS,
         tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[*([recorder] if recorder else []), policy, ArgumentErrors(known)],
+        middleware=[*unset, *([recorder] if recorder else []), policy, ArgumentErrors(known)],
     )
     for prompt in prompts(settings):
         server.add_prompt(prompt)
     return server
+
+
+# Where the user fixes a setting: the environment the MCP host starts this server with.
+SETUP_FIX = (
+    "Fix it in the env block of this server's entry in the MCP host's configuration (Claude Desktop: "
+    "claude_desktop_config.json; Claude Code: claude mcp add -e NAME=value, or .mcp.json; Cursor: "
+    ".cursor/mcp.json; VS Code: .vscode/mcp.json; Windsurf: ~/.codeium/windsurf/mcp_config.json), then "
+    "restart the server. In a terminal, `dd-mcp-server doctor` checks the setup."
+)
+
+
+class Unconfigured:
+    """A middleware for a server started without a usable configuration: every tool call answers
+    with the problem and its fix, and changes nothing else (listing tools and prompts still works)."""
+
+    def __init__(self, problem: str) -> None:
+        self.text = (
+            f"dd-mcp-server is not set up, so no tool can read Datadog: {problem.rstrip('.')}. {SETUP_FIX} "
+            "Tell the user this; every tool answers the same until it is fixed."
+        )
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call":
+            return CallToolResult(content=[TextContent(type="text", text=self.text)], is_error=True)
+        return await call_next(ctx)
 
 
 def rules(prefix: str, tools: tuple[str, ...], queries: tuple[str, ...]) -> Rules:

@@ -16,7 +16,7 @@ import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, EmptyResult, SetLevelRequestParams, TextContent
 from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
@@ -112,7 +112,30 @@ def build_server(
     )
     for prompt in prompts(settings):
         server.add_prompt(prompt)
+    advertise_what_is_served(server)
     return server
+
+
+def advertise_what_is_served(server: MCPServer[ToolState]) -> None:
+    """Capabilities with something behind them, and only those.
+
+    MCPServer serves resources (and prompts) whether or not any exist, so its initialize answer
+    advertises them; a host then lists an empty panel. Their handlers go when there is nothing to
+    serve (the SDK offers no other switch; capabilities are derived from the handlers). Log messages
+    are sent (tools/base.Reporter), so logging/setLevel is served, and with it the capability.
+    """
+    lowlevel = server._lowlevel_server
+    empty = ["resources/list", "resources/templates/list", "resources/read"]
+    if not server._prompt_manager.list_prompts():
+        empty += ["prompts/list", "prompts/get"]
+    for method in empty:
+        lowlevel._request_handlers.pop(method, None)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+
+
+async def _set_level(ctx: ServerRequestContext[ToolState, Any], params: SetLevelRequestParams) -> EmptyResult:
+    ctx.lifespan_context.client_log_level = params.level
+    return EmptyResult()
 
 
 # Where the user fixes a setting: the environment the MCP host starts this server with.

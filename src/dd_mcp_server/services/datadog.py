@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -369,21 +369,29 @@ class DatadogClient:
                 _sent(method, path, None, None, 0, type(exc).__name__)
                 if final:
                     raise transport_error(exc, method, path, self.site, attempt, waited) from None
-                delay = self._retry.backoff_delay(attempt)
+                delay, reason = self._retry.backoff_delay(attempt), f"a {type(exc).__name__}"
             else:
                 status = answer.response.status_code
                 _sent(method, path, status, answer.response.headers.get("x-request-id"), len(answer.content))
                 if status == 429 and not final:
                     delay = self._retry.rate_limit_delay(rate_limit_reset(answer.response.headers), attempt)
+                    reason = RATE_LIMITED
                 elif status in RETRY_STATUSES and not final:
-                    delay = self._retry.backoff_delay(attempt)
+                    delay, reason = self._retry.backoff_delay(attempt), f"status {status}"
                 elif status >= 400:
                     said = datadog_said(answer.content, self.redactor)
                     error = error_for(answer.response, said, site=self.site, scope=scope, what=what)
                     raise DatadogError(str(error) + _attempts_note(attempt, waited)) from None
                 else:
-                    return await self._payload(answer, expect)
+                    payload = await self._payload(answer, expect)
+                    watcher = call_watcher.get()
+                    if watcher:
+                        await watcher.answered(method, path)
+                    return payload
             log.info("retrying %s %s in %.2f s (attempt %d failed)", method, path, delay, attempt)
+            watcher = call_watcher.get()
+            if watcher:
+                await watcher.retrying(f"{method} {path} met {reason}; retrying in {delay:.1f} s")
             await self._retry.sleep(delay)
             waited += delay
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -479,6 +487,21 @@ class Answer:
 # What Datadog's answers in one tool call had to have fixed (numbers that are not numbers, values
 # nested too deeply), so the result can say so. The tool layer sets a fresh Counter per call.
 call_fixes: ContextVar[Counter[str] | None] = ContextVar("call_fixes", default=None)
+
+RATE_LIMITED = "Datadog's rate limit (429)"
+
+
+class Watcher(Protocol):
+    """Who hears, while one tool call runs, how its Datadog requests go (tools/base tells the MCP client)."""
+
+    async def answered(self, method: str, path: str) -> None:
+        """A request was answered and read."""
+
+    async def retrying(self, text: str) -> None:
+        """A request failed in a way worth retrying, and will be retried: `text` says which and when."""
+
+
+call_watcher: ContextVar[Watcher | None] = ContextVar("call_watcher", default=None)
 # Every request one tool call made, for the recording (DD_MCP_AUDIT_LOG): set per call by the tool layer.
 call_requests: ContextVar[list[dict[str, Any]] | None] = ContextVar("call_requests", default=None)
 

@@ -13,23 +13,25 @@ import logging
 import re
 import time
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp.shared.exceptions import MCPDeprecationWarning
+from mcp_types import CallToolResult, LoggingLevel, ToolAnnotations
 from pydantic import Field
 
 from dd_mcp_server.common.errors import InvalidArgument
 from dd_mcp_server.common.text import clean_text, clip
 from dd_mcp_server.common.timeparse import TimeArg, iso, time_window
 from dd_mcp_server.config import Settings, app_url
-from dd_mcp_server.services.datadog import DatadogClient, DatadogError, call_fixes, next_cursor
+from dd_mcp_server.services.datadog import DatadogClient, DatadogError, call_fixes, call_watcher, next_cursor
 from dd_mcp_server.tools.results import RESUME, Form, ToolFunction, finish
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class ToolState:
     client: DatadogClient
     settings: Settings
     now: Callable[[], float] = field(default=time.time)
+    client_log_level: LoggingLevel = "info"  # the least severe MCP log message sent; logging/setLevel changes it
 
 
 def state(ctx: Context) -> ToolState:
@@ -85,15 +88,24 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
         tool = state(kwargs["ctx"])
         fixes: Counter[str] = Counter()
         token = call_fixes.set(fixes)
+        reporter = Reporter(kwargs["ctx"], tool)
+        watching = call_watcher.set(reporter)
+        cuts: list[int] = []
         try:
             with anyio.fail_after(tool.settings.deadline):
                 data = await fn(**kwargs)
-                return await anyio.to_thread.run_sync(
-                    functools.partial(
-                        finish, data, fixes, tool.client.redactor, tool.settings.max_result_chars, form_of(fn, tool)
-                    ),
+                budget = tool.settings.max_result_chars
+                result = await anyio.to_thread.run_sync(
+                    functools.partial(finish, data, fixes, tool.client.redactor, budget, form_of(fn, tool), cuts),
                     abandon_on_cancel=True,
                 )
+                for size in cuts:
+                    await reporter.tell(
+                        "notice",
+                        f"{fn.__name__}: a {size}-character answer was cut to the {budget}-character "
+                        "budget (DD_MCP_MAX_RESULT_CHARS); it says how to get the rest",
+                    )
+                return result
         except TimeoutError:
             raise ToolError(
                 f"{fn.__name__} did not finish within {tool.settings.deadline:g} s (DD_MCP_DEADLINE): Datadog is slow "
@@ -114,11 +126,54 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
                 "the same data."
             ) from None
         finally:
+            call_watcher.reset(watching)
             call_fixes.reset(token)
 
     signature = inspect.signature(fn, eval_str=True)
     run.__signature__ = signature.replace(return_annotation=CallToolResult)  # type: ignore[attr-defined]
     return run
+
+
+# MCP log levels, least severe first (RFC 5424's, as the spec names them).
+LOG_LEVELS: tuple[LoggingLevel, ...] = get_args(LoggingLevel)
+
+
+class Reporter:
+    """Tells the MCP client how one call goes, as the spec provides: a progress notification each
+    time Datadog answers (a call that pages or fans out shows it moves), and a log message when a
+    request is retried or rate limited, or the answer is cut, so the host can show why it is slow
+    or short. The client chooses: progress only when it sent a progress token, log messages at the
+    level it set (logging/setLevel) or asked for on the request. Telling never fails the call.
+    """
+
+    def __init__(self, ctx: Context, tool: ToolState) -> None:
+        self.ctx, self.tool, self.answers = ctx, tool, 0
+
+    async def answered(self, method: str, path: str) -> None:
+        self.answers += 1
+        said = f"{self.answers} Datadog request{'s' * (self.answers > 1)} answered, the last {method} {path}"
+        await self._safely(self.ctx.report_progress(self.answers, message=said))
+
+    async def retrying(self, text: str) -> None:
+        await self.tell("warning", f"Datadog: {text}")
+
+    async def tell(self, level: LoggingLevel, text: str) -> None:
+        if LOG_LEVELS.index(level) < LOG_LEVELS.index(self.tool.client_log_level):
+            return
+        session = self.ctx.request_context.session
+        with warnings.catch_warnings():
+            # Deprecated, not gone: 2026-07-28 keeps log messages for requests that opt in.
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            sent = session.send_log_message(level, text, "dd-mcp-server", related_request_id=self.ctx.request_id)
+        await self._safely(sent)
+
+    @staticmethod
+    async def _safely(sending: Awaitable[None]) -> None:
+        """A client that went away or refuses a notification must not fail the call it is about."""
+        try:
+            await sending
+        except Exception as exc:
+            log.debug("could not tell the client: %s", type(exc).__name__)
 
 
 def form_of(fn: ToolFunction, tool: ToolState) -> Form:

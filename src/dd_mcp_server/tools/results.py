@@ -92,7 +92,12 @@ JSON = Form()
 
 
 def finish(
-    data: dict[str, Any], fixes: Counter[str], redactor: Redactor, budget: int, form: Form = JSON
+    data: dict[str, Any],
+    fixes: Counter[str],
+    redactor: Redactor,
+    budget: int,
+    form: Form = JSON,
+    cuts: list[int] | None = None,
 ) -> CallToolResult:
     """A tool's data as the model reads it: clean, masked, cut to the budget, the notes kept whole.
 
@@ -100,7 +105,8 @@ def finish(
     arguments, strings it joined) is masked here, before the cut, so that no cut leaves a secret's
     prefix unrecognisable, and the cut never ends inside a mask. The cut result is masked once more
     for what the cut added (a cursor that resumes). The notes sit outside the budgeted part, so the
-    budget never cuts them, and upstream data can never shadow them.
+    budget never cuts them, and upstream data can never shadow them. When the budget cut the result,
+    its size before the cut is added to `cuts` (the caller tells the client).
     """
     cleaned, found = map_json(
         {k: v for k, v in data.items() if k not in RESERVED}, clean_text, max_depth=OUTPUT_MAX_DEPTH
@@ -122,6 +128,8 @@ def finish(
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}
         text = page.text(result)
         if len(text) <= budget:
+            if cuts is not None and fitted is not page.body:
+                cuts.append(len(compact_json(page.body)))
             structured = result if form.json else None
             return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
         # A cursor, the notes or the table's header grew the text by some ratio: shrink the cut by it,

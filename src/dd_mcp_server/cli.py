@@ -26,6 +26,8 @@ from dd_mcp_server.audit.command import add_parser as add_audit_parser
 from dd_mcp_server.audit.command import run as run_audit
 from dd_mcp_server.common.redact import Redactor
 from dd_mcp_server.config import API_KEY_VARS, APP_KEY_VARS, LOG_LEVELS, ConfigError, Settings, load_settings
+from dd_mcp_server.doctor import add_parser as add_doctor_parser
+from dd_mcp_server.doctor import run as run_doctor
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -58,7 +60,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=LOG_LEVELS,
         help="what to log on stderr (overrides DD_MCP_LOG_LEVEL; default WARNING)",
     )
-    add_audit_parser(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_audit_parser(commands)
+    add_doctor_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -117,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "audit":
         return run_audit(args)
+    if args.command == "doctor":
+        return run_doctor(args)
     try:
         settings = load_settings(os.environ, demo=args.demo)
     except ConfigError as exc:

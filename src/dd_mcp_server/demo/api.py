@@ -12,6 +12,7 @@ import json
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any
 
 import httpx
@@ -44,6 +45,7 @@ class DemoApi:
         self._indexes: dict[int, tuple[list[Record], list[float], list[Record]]] = {}
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("GET", re.compile(r"/api/v1/validate"), lambda r, m: ok({"valid": True})),
+            ("GET", re.compile(r"/api/v2/validate_keys"), lambda r, m: ok({"status": "ok"})),
             ("GET", re.compile(r"/api/v1/query"), self.query_metrics),
             ("GET", re.compile(r"/api/v1/metrics"), self.list_metrics),
             ("GET", re.compile(r"/api/v1/metrics/(?P<name>[^/]+)"), self.metric_metadata),
@@ -82,6 +84,13 @@ class DemoApi:
         return self._org
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        """The answer of the endpoint `request` names, dated like every answer of Datadog's (the doctor
+        reads the Date header as Datadog's clock; the demo's clock is this machine's)."""
+        response = self._answer(request)
+        response.headers["Date"] = formatdate(usegmt=True)
+        return response
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)

@@ -35,7 +35,16 @@ Params = Mapping[str, str | int | bool | None]
 
 
 class DatadogError(Exception):
-    """A Datadog call failed; the message is written for the model and never contains a key."""
+    """A Datadog call failed; the message is written for the model and never contains a key.
+
+    `status` is Datadog's HTTP status (None when no answer came) and `scope` the one the request
+    needed, so a caller (the doctor) can tell a rejected key from a missing scope without parsing text.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, scope: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.scope = scope
 
 
 class DatadogClient:
@@ -47,7 +56,11 @@ class DatadogClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        api_key_only: bool = False,
     ) -> None:
+        """`api_key_only` sends no DD-APPLICATION-KEY: for the doctor's GET /api/v1/validate on a site
+        the keys may not belong to, which needs the API key alone.
+        """
         # Errors name where the request went: the site, or the DD_API_URL override when one is set.
         default_url = f"https://api.{settings.site}"
         self.site = settings.site if settings.base_url == default_url else settings.base_url
@@ -55,14 +68,17 @@ class DatadogClient:
         self._max_bytes = settings.max_response_bytes
         # Everything Datadog answers is masked as it arrives, before any code can cut it.
         self.redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
+        headers = {
+            "DD-API-KEY": settings.api_key,
+            "DD-APPLICATION-KEY": settings.app_key,
+            "User-Agent": f"dd-mcp-server/{__version__}",
+            "Accept": "application/json",
+        }
+        if api_key_only:
+            del headers["DD-APPLICATION-KEY"]
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
-            headers={
-                "DD-API-KEY": settings.api_key,
-                "DD-APPLICATION-KEY": settings.app_key,
-                "User-Agent": f"dd-mcp-server/{__version__}",
-                "Accept": "application/json",
-            },
+            headers=headers,
             timeout=settings.timeout,
             # An explicit transport: httpx would otherwise pick proxies from the environment itself,
             # plain-http loopback URLs included. settings.proxy is the one proxy that may be used.
@@ -72,6 +88,29 @@ class DatadogClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # -- keys --------------------------------------------------------------------------------------
+
+    async def validate(self) -> Validation:
+        """GET /api/v1/validate: whether Datadog takes the API key (the application key is not read)."""
+        return await self._validation("/api/v1/validate", "valid", True)
+
+    async def validate_keys(self) -> Validation:
+        """GET /api/v2/validate_keys: whether Datadog takes the API key and the application key together."""
+        return await self._validation("/api/v2/validate_keys", "status", "ok")
+
+    async def _validation(self, path: str, member: str, valid: object) -> Validation:
+        """A rejected key (401 or 403) is an answer here, not an error; the answer's Date header comes
+        along, Datadog's clock, so the caller can measure how far its own is off."""
+        seen: list[httpx.Response] = []
+        try:
+            # No scope: a 403 here means the key itself was refused, and never reaches a message.
+            payload = await self._request("GET", path, params={}, scope="", what=None, answered=seen.append)
+        except DatadogError as exc:
+            if exc.status not in (401, 403):
+                raise
+            payload = {}
+        return Validation(payload.get(member) == valid, seen[-1].headers.get("date") if seen else None)
 
     # -- metrics -----------------------------------------------------------------------------------
 
@@ -353,12 +392,14 @@ class DatadogClient:
         params: dict[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         expect: type[dict[str, Any]] | type[list[Any]] = dict,
+        answered: Callable[[httpx.Response], None] | None = None,
     ) -> Any:
         """Send a request, retrying what is safe to retry, and decode its answer.
 
         Every call this server makes is a read (the POSTs are searches), so repeating one is safe.
         429 waits for the reset Datadog announces (capped); 502/503/504, connection failures and
-        timeouts back off exponentially with jitter. Other statuses are final at once.
+        timeouts back off exponentially with jitter. Other statuses are final at once. `answered`
+        sees each response (its headers) as it arrives.
         """
         waited = 0.0
         for attempt in range(1, self._retry.attempts + 1):
@@ -373,6 +414,8 @@ class DatadogClient:
             else:
                 status = answer.response.status_code
                 _sent(method, path, status, answer.response.headers.get("x-request-id"), len(answer.content))
+                if answered:
+                    answered(answer.response)
                 if status == 429 and not final:
                     delay = self._retry.rate_limit_delay(rate_limit_reset(answer.response.headers), attempt)
                     reason = RATE_LIMITED
@@ -381,7 +424,9 @@ class DatadogClient:
                 elif status >= 400:
                     said = datadog_said(answer.content, self.redactor)
                     error = error_for(answer.response, said, site=self.site, scope=scope, what=what)
-                    raise DatadogError(str(error) + _attempts_note(attempt, waited)) from None
+                    raise DatadogError(
+                        str(error) + _attempts_note(attempt, waited), status=status, scope=scope
+                    ) from None
                 else:
                     payload = await self._payload(answer, expect)
                     watcher = call_watcher.get()
@@ -474,6 +519,14 @@ class DatadogClient:
             lambda text: redactor.text(clean_text(text)),
             member=lambda name, value: redactor.field(name, clean_text(value)),
         )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """Datadog's word on a key, and its clock: the Date header of its answer (None when there was none)."""
+
+    valid: bool
+    date: str | None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dd_mcp_server.config import SITES, ConfigError, Settings, load_settings, normalise_site, proxy_for
+from dd_mcp_server.config import (
+    SITES,
+    ConfigError,
+    Settings,
+    load_http_settings,
+    load_settings,
+    normalise_site,
+    proxy_for,
+)
 from dd_mcp_server.services.datadog import DatadogClient
 from tests.conftest import API_KEY, APP_KEY
 
@@ -578,3 +586,59 @@ def test_a_proxy_that_is_bypassed_is_not_checked() -> None:
 
 def test_demo_uses_no_proxy() -> None:
     assert load_settings({"HTTPS_PROXY": "http://puser:ppw@proxy:3128"}, demo=True).proxy is None
+
+
+# -- serving over HTTP ------------------------------------------------------------------------------
+
+
+def test_http_settings_default_to_stdio_on_loopback() -> None:
+    http = load_http_settings({})
+    assert (http.transport, http.host, http.port, http.rate, http.authenticated) == (
+        "stdio",
+        "127.0.0.1",
+        8000,
+        0,
+        False,
+    )
+
+
+def test_the_command_line_wins_over_the_environment() -> None:
+    env = {"DD_MCP_TRANSPORT": "stdio", "DD_MCP_HOST": "::1", "DD_MCP_PORT": "9000"}
+    http = load_http_settings(env, transport="http", host="127.0.0.2", port=9100)
+    assert (http.transport, http.host, http.port) == ("http", "127.0.0.2", 9100)
+    assert load_http_settings(env).port == 9000
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"DD_MCP_TRANSPORT": "sse"}, "DD_MCP_TRANSPORT='sse' must be stdio"),
+        ({"DD_MCP_TRANSPORT": "http", "DD_MCP_HOST": "0.0.0.0"}, "DD_MCP_HTTP_TOKENS_FILE"),
+        ({"DD_MCP_TRANSPORT": "http", "DD_MCP_HOST": "10.0.0.5"}, "or bind to 127.0.0.1"),
+        ({"DD_MCP_OIDC_ISSUER": "https://idp.example.com"}, "DD_MCP_OIDC_ISSUER and DD_MCP_OIDC_AUDIENCE go together"),
+        ({"DD_MCP_OIDC_ISSUER": "http://idp.example.com", "DD_MCP_OIDC_AUDIENCE": "mcp"}, "DD_MCP_OIDC_ISSUER="),
+        ({"DD_MCP_HTTP_ROLES_FILE": "/etc/roles.json"}, "DD_MCP_HTTP_ROLES_FILE gives toolsets to identities"),
+        ({"DD_MCP_PORT": "70000"}, "DD_MCP_PORT='70000' must be a TCP port, 1 to 65535"),
+        ({"DD_MCP_HTTP_RATE": "-1"}, "DD_MCP_HTTP_RATE"),
+        ({"DD_MCP_OIDC_IDENTITY_CLAIM": "e mail"}, "DD_MCP_OIDC_IDENTITY_CLAIM='e mail' is not a claim name"),
+        ({"DD_MCP_ALLOWED_HOSTS": "mcp.example.com,caf\u00e9.example"}, "DD_MCP_ALLOWED_HOSTS"),
+    ],
+)
+def test_an_http_setting_that_cannot_work_is_refused_naming_it(env: dict[str, str], said: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(said)):
+        load_http_settings(env)
+
+
+def test_beyond_loopback_with_identities_is_allowed() -> None:
+    env = {"DD_MCP_TRANSPORT": "http", "DD_MCP_HOST": "0.0.0.0", "DD_MCP_HTTP_TOKENS_FILE": "/run/tokens"}
+    http = load_http_settings(env)
+    assert http.authenticated
+    oidc = load_http_settings(
+        {"DD_MCP_OIDC_ISSUER": "https://idp.example.com/", "DD_MCP_OIDC_AUDIENCE": "api://mcp"}, transport="http"
+    )
+    assert oidc.oidc_issuer == "https://idp.example.com/"  # kept as given: tokens carry it exactly
+
+
+def test_a_port_from_the_command_line_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match="--port 0 must be a TCP port"):
+        load_http_settings({}, port=0)

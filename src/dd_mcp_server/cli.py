@@ -25,7 +25,16 @@ from dd_mcp_server import __version__
 from dd_mcp_server.audit.command import add_parser as add_audit_parser
 from dd_mcp_server.audit.command import run as run_audit
 from dd_mcp_server.common.redact import Redactor
-from dd_mcp_server.config import API_KEY_VARS, APP_KEY_VARS, LOG_LEVELS, ConfigError, Settings, load_settings
+from dd_mcp_server.config import (
+    API_KEY_VARS,
+    APP_KEY_VARS,
+    LOG_LEVELS,
+    TRANSPORTS,
+    ConfigError,
+    Settings,
+    load_http_settings,
+    load_settings,
+)
 from dd_mcp_server.doctor import add_parser as add_doctor_parser
 from dd_mcp_server.doctor import run as run_doctor
 
@@ -60,9 +69,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=LOG_LEVELS,
         help="what to log on stderr (overrides DD_MCP_LOG_LEVEL; default WARNING)",
     )
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        help="stdio (default; overrides DD_MCP_TRANSPORT), or http: Streamable HTTP at /mcp for a team",
+    )
+    parser.add_argument("--host", help="address to serve HTTP on (DD_MCP_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to serve HTTP on (DD_MCP_PORT; default 8000)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_audit_parser(commands)
     add_doctor_parser(commands)
+    token = commands.add_parser("token", help="bearer tokens for HTTP (DD_MCP_HTTP_TOKENS_FILE)")
+    token_actions = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    fresh = token_actions.add_parser("new", help="print a fresh token and its line for the tokens file")
+    fresh.add_argument("name", help="whom the token identifies: letters, digits, . _ @ -")
     return parser.parse_args(argv)
 
 
@@ -123,19 +143,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_audit(args)
     if args.command == "doctor":
         return run_doctor(args)
+    if args.command == "token":
+        return new_token(args.name)
+    try:
+        http = load_http_settings(os.environ, transport=args.transport, host=args.host, port=args.port)
+    except ConfigError as exc:
+        return refuse(str(exc))
+    # A team's HTTP server that cannot run as configured must not start: nobody reads its chat answers
+    # but the caller, and an orchestrator shows the exit and its one line.
+    strict = args.check_config or http.transport == "http"
     try:
         settings = load_settings(os.environ, demo=args.demo)
     except ConfigError as exc:
         problem = config_problem(exc)
-        if args.check_config:
-            print(f"dd-mcp-server: {problem}", file=sys.stderr)
-            return 2
-        return serve_unconfigured(problem, args.log_level)
+        return refuse(problem) if strict else serve_unconfigured(problem, args.log_level)
     if args.check_config:
         return check_config(settings)
     configure_stderr((settings.api_key, settings.app_key), args.log_level or settings.log_level)
     for warning in settings.warnings:
         log.warning(warning)
+    from dd_mcp_server.otel import configure_tracing
+
+    configure_tracing(os.environ)
 
     trail = None
     if settings.audit_log:
@@ -151,9 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except AuditError as exc:
             if sink:
                 sink.close(0)
-            return serve_unconfigured(f"DD_MCP_AUDIT_LOG: {exc}", args.log_level, settings)
-
-    from dd_mcp_server.server import build_server
+            problem = f"DD_MCP_AUDIT_LOG: {exc}"
+            return refuse(problem) if strict else serve_unconfigured(problem, args.log_level, settings)
 
     transport = None
     if args.demo:
@@ -161,16 +189,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         transport = demo_transport()
     try:
-        server = build_server(settings, transport=transport, trail=trail)
+        if http.transport == "http":
+            from dd_mcp_server.http import serve_http
+
+            serve_http(settings, http, transport=transport, trail=trail)
+        else:
+            from dd_mcp_server.server import build_server
+
+            serve(build_server(settings, transport=transport, trail=trail))
     except ConfigError as exc:
-        if trail:
-            trail.close()
-        return serve_unconfigured(str(exc), args.log_level, settings)
-    try:
-        serve(server)
+        return refuse(str(exc)) if strict else serve_unconfigured(str(exc), args.log_level, settings)
     finally:
         if trail:
             trail.close()
+    return 0
+
+
+def refuse(problem: str) -> int:
+    print(f"dd-mcp-server: {problem}", file=sys.stderr)
+    return 2
+
+
+def new_token(name: str) -> int:
+    """`token new NAME`: a fresh bearer token for DD_MCP_HTTP_TOKENS_FILE, and the line to add there.
+
+    The token is printed once, here, for its owner; the file keeps only its digest.
+    """
+    from dd_mcp_server.auth import new_token as minted
+
+    try:
+        token, line = minted(name)
+    except ValueError as exc:
+        return refuse(f"token new: {exc}")
+    print(f"token (give it to {name}; it is not stored anywhere): {token}")
+    print(f"line for DD_MCP_HTTP_TOKENS_FILE: {line}")
     return 0
 
 

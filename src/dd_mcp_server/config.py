@@ -241,7 +241,7 @@ def _site_host(text: str) -> str:
     return host
 
 
-def validate_api_url(raw: str, variable: str = "DD_API_URL") -> str:
+def validate_api_url(raw: str, variable: str = "DD_API_URL", fix: str = "unset it to use DD_SITE") -> str:
     """Check a DD_API_URL (or DD_MCP_AUDIT_INTAKE_URL) override: https, or plain http only to a
     loopback host (tests, local proxies).
 
@@ -249,7 +249,6 @@ def validate_api_url(raw: str, variable: str = "DD_API_URL") -> str:
     would also end up in messages), no query or fragment that the client would mangle.
     """
     shown = f"{variable}={_shown(raw)}"
-    fix = "unset it to use DD_SITE"
     if not _visible_ascii(raw):
         raise ConfigError(f"{shown} contains whitespace, control or non-ASCII characters; {fix}")
     if "@" in raw:
@@ -581,3 +580,118 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# -- serving over HTTP (issue 17) ------------------------------------------------------------------
+
+TRANSPORTS = ("stdio", "http")
+DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 8000
+# Bytes of one HTTP request body: a JSON-RPC request is a few kilobytes; the SDK's default is 4 MiB.
+HTTP_BODY_BYTES = (1024 * 1024, 1024, 64 * 1024 * 1024)
+# Requests per minute per identity; 0: no limit.
+HTTP_RATE = (0, 0, 1_000_000)
+_IDENTITY_CLAIM = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,99}")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How the server is reached when it serves Streamable HTTP, and who may reach it."""
+
+    transport: str = "stdio"
+    host: str = DEFAULT_HTTP_HOST
+    port: int = DEFAULT_HTTP_PORT
+    tokens_file: str | None = None  # DD_MCP_HTTP_TOKENS_FILE: lines name:sha256-hex-of-token
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_identity_claim: str = "sub"
+    oidc_groups_claim: str = "groups"  # the claim whose values the roles file's "groups" name
+    roles_file: str | None = None  # DD_MCP_HTTP_ROLES_FILE: identity or group -> toolsets
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    rate: int = HTTP_RATE[0]
+    max_body: int = HTTP_BODY_BYTES[0]
+    public_url: str | None = None  # DD_MCP_PUBLIC_URL: where clients reach /mcp, for the auth metadata
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.tokens_file or self.oidc_issuer)
+
+
+def load_http_settings(
+    env: Mapping[str, str], *, transport: str | None = None, host: str | None = None, port: int | None = None
+) -> HttpSettings:
+    """HTTP settings from `env`, the command line's --transport, --host and --port winning.
+
+    Binding beyond loopback without a way to tell callers apart is refused: the server would hand
+    the organisation's Datadog data to anyone who can reach the port.
+    """
+    chosen = _ascii_lower(transport or env.get("DD_MCP_TRANSPORT", "").strip() or "stdio")
+    if chosen not in TRANSPORTS:
+        raise ConfigError(f"DD_MCP_TRANSPORT={_shown(chosen)} must be stdio (the default) or http")
+    issuer = env.get("DD_MCP_OIDC_ISSUER", "").strip() or None
+    audience = env.get("DD_MCP_OIDC_AUDIENCE", "").strip() or None
+    if bool(issuer) != bool(audience):
+        raise ConfigError("DD_MCP_OIDC_ISSUER and DD_MCP_OIDC_AUDIENCE go together: set both, or neither")
+    if issuer:
+        # Checked like a URL the keys go to, but kept as given: tokens carry it in `iss`, compared exactly
+        # (Auth0's ends with a slash).
+        validate_api_url(issuer, "DD_MCP_OIDC_ISSUER", "give the issuer URL its tokens carry in iss")
+    claim = _claim(env, "DD_MCP_OIDC_IDENTITY_CLAIM", "sub", "sub or email")
+    groups = _claim(env, "DD_MCP_OIDC_GROUPS_CLAIM", "groups", "groups or roles")
+    public_url = env.get("DD_MCP_PUBLIC_URL", "").strip() or None
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port} must be a TCP port, 1 to 65535")
+    settings = HttpSettings(
+        transport=chosen,
+        host=host or env.get("DD_MCP_HOST", "").strip() or DEFAULT_HTTP_HOST,
+        port=port or _port(env),
+        tokens_file=env.get("DD_MCP_HTTP_TOKENS_FILE", "").strip() or None,
+        oidc_issuer=issuer,
+        oidc_audience=audience,
+        oidc_identity_claim=claim,
+        oidc_groups_claim=groups,
+        roles_file=env.get("DD_MCP_HTTP_ROLES_FILE", "").strip() or None,
+        allowed_hosts=_words(env, "DD_MCP_ALLOWED_HOSTS"),
+        allowed_origins=_words(env, "DD_MCP_ALLOWED_ORIGINS"),
+        rate=_whole(env, "DD_MCP_HTTP_RATE", "requests per minute", HTTP_RATE),
+        max_body=_whole(env, "DD_MCP_HTTP_MAX_BODY", "bytes", HTTP_BODY_BYTES),
+        public_url=validate_api_url(public_url, "DD_MCP_PUBLIC_URL", "give the URL clients reach /mcp at")
+        if public_url
+        else None,
+    )
+    if settings.transport == "http" and not _is_loopback(settings.host) and not settings.authenticated:
+        raise ConfigError(
+            f"serving HTTP on {_shown(settings.host)}, beyond this machine, needs callers to be identified: set "
+            "DD_MCP_HTTP_TOKENS_FILE (dd-mcp-server token new NAME) or DD_MCP_OIDC_ISSUER and DD_MCP_OIDC_AUDIENCE, "
+            "or bind to 127.0.0.1"
+        )
+    if settings.roles_file and not settings.authenticated:
+        raise ConfigError("DD_MCP_HTTP_ROLES_FILE gives toolsets to identities: set a token file or OIDC too")
+    return settings
+
+
+def _port(env: Mapping[str, str]) -> int:
+    raw = env.get("DD_MCP_PORT", "").strip()
+    if not raw:
+        return DEFAULT_HTTP_PORT
+    if _WHOLE.fullmatch(raw) and 1 <= int(raw) <= 65535:
+        return int(raw)
+    raise ConfigError(f"DD_MCP_PORT={_shown(raw)} must be a TCP port, 1 to 65535, e.g. DD_MCP_PORT={DEFAULT_HTTP_PORT}")
+
+
+def _claim(env: Mapping[str, str], name: str, default: str, example: str) -> str:
+    claim = env.get(name, "").strip() or default
+    if not _IDENTITY_CLAIM.fullmatch(claim):
+        raise ConfigError(f"{name}={_shown(claim)} is not a claim name, e.g. {example}")
+    return claim
+
+
+def _words(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of visible ASCII words (host names, origins)."""
+    raw = env.get(name, "").strip()
+    words = tuple(word.strip() for word in raw.split(",") if word.strip())
+    odd = [word for word in words if not _visible_ascii(word)]
+    if odd:
+        raise ConfigError(f"{name}: {_shown(odd[0])} is not a host or origin (comma-separated, no spaces)")
+    return words

@@ -34,7 +34,11 @@ from dd_mcp_server.tools.base import READ_ONLY, VOCABULARY, ToolState, as_tool, 
 
 # Said once here, not in every tool: each argument description names the term it uses (issue 13).
 if TYPE_CHECKING:
+    from mcp.server.auth.provider import TokenVerifier
+    from mcp.server.auth.settings import AuthSettings
+
     from dd_mcp_server.audit.trail import Trail
+    from dd_mcp_server.roles import Roles
 
 INSTRUCTIONS = "\n".join(
     [
@@ -61,6 +65,9 @@ def build_server(
     retry: RetryPolicy | None = None,
     trail: Trail | None = None,
     problem: str | None = None,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+    roles: Roles | None = None,
 ) -> MCPServer[ToolState]:
     """The server with the toolsets `settings` names.
 
@@ -68,7 +75,8 @@ def build_server(
     `retry` the retry waits (tests); with `trail`, every call is recorded there (DD_MCP_AUDIT_LOG).
     With `problem` (the configuration could not be read), the server still starts and lists its
     tools, so that the host shows the user the problem and its fix in the chat instead of
-    "connection closed": the instructions say it, and every tool call answers with it.
+    "connection closed": the instructions say it, and every tool call answers with it. Served over
+    HTTP, `auth` and `token_verifier` identify callers (http.py) and `roles` limits each one's toolsets.
     """
 
     redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
@@ -108,12 +116,29 @@ def build_server(
         tools=tools,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[*unset, *([recorder] if recorder else []), policy, ArgumentErrors(known)],
+        middleware=[
+            *unset,
+            *([recorder] if recorder else []),
+            *role_gate(roles, settings),
+            policy,
+            ArgumentErrors(known),
+        ],
+        auth=auth,
+        token_verifier=token_verifier,
     )
     for prompt in prompts(settings):
         server.add_prompt(prompt)
     advertise_what_is_served(server)
     return server
+
+
+def role_gate(roles: Roles | None, settings: Settings) -> list[Any]:
+    """The per-identity toolset check, when a roles file is set (imported only then: HTTP only)."""
+    if roles is None:
+        return []
+    from dd_mcp_server.roles import RoleGate
+
+    return [RoleGate(roles, {fn.__name__: name for name in settings.toolsets for fn in TOOLSETS[name]})]
 
 
 def advertise_what_is_served(server: MCPServer[ToolState]) -> None:

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp_types import CallToolResult, InputRequiredResult
 
@@ -85,6 +86,7 @@ class Recorder:
             seconds=seconds,
             requests=requests,
             full=self.settings.audit_responses,
+            caller=_caller(),
         )
         await self._append(record)
 
@@ -102,6 +104,16 @@ class Recorder:
 
     async def _append(self, record: dict[str, Any]) -> None:
         await anyio.to_thread.run_sync(self.trail.append, record)
+
+
+def _caller() -> str | None:
+    """Who made the call over HTTP: the identity its bearer token proved (None under stdio)."""
+    token = get_access_token()
+    if token is None:
+        return None
+    from dd_mcp_server.auth import identity_of  # HTTP only: no token under stdio
+
+    return identity_of(token)
 
 
 def _client(ctx: ServerRequestContext[Any, Any]) -> dict[str, Any] | None:

@@ -3,9 +3,9 @@
 Who asked what, when, and what came back: a session's start names the server, the site, the
 toolsets, the client (from `initialize`) and the identity (the OS user and host under stdio, and
 a fingerprint of the application key that identifies it without revealing it); each call names
-the tool, its arguments (cleaned and masked like every result), the outcome, the Datadog requests
-it made and the SHA-256 of the text the model read (the text itself with
-DD_MCP_AUDIT_RESPONSES=full). No key ever appears: arguments and errors are masked as results are.
+the tool, who called it over HTTP, its arguments (cleaned and masked like every result), the
+outcome, the Datadog requests it made and the SHA-256 of the text the model read (the text itself
+with DD_MCP_AUDIT_RESPONSES=full). No key ever appears: arguments and errors are masked as results are.
 """
 
 from __future__ import annotations
@@ -50,11 +50,17 @@ def call(
     seconds: float,
     requests: list[dict[str, Any]],
     full: bool,
+    caller: str | None = None,
 ) -> dict[str, Any]:
-    """One tool call: what was asked, what Datadog was asked, and what the model read (or its digest)."""
+    """One tool call: what was asked, what Datadog was asked, and what the model read (or its digest).
+
+    Over HTTP one server serves many people: `caller` is the identity the request's bearer token
+    proved, and names the call's author where the session's start names only the server's host.
+    """
     record: dict[str, Any] = {
         "event": "call",
         "session": session,
+        **({"caller": caller} if caller else {}),
         "request_id": request_id,
         "tool": tool,
         "arguments": masked(arguments, redactor),

@@ -55,7 +55,7 @@ def show(paths: list[Path], filters: Filters, full: bool) -> Iterator[str]:
     identities = {r.get("session"): _identity(r) for r in found if r.get("event") == "session_start"}
     yield "time                      session   identity  tool  outcome  seconds  requests  arguments"
     for record in found:
-        who = identities.get(record.get("session"), "?")
+        who = str(record.get("caller") or identities.get(record.get("session"), "?"))
         if record.get("event") != "call" or not filters.keep(record, who):
             continue
         arguments = json.dumps(record.get("arguments"), separators=(",", ":"), ensure_ascii=False)

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import anyio
 import anyio.to_thread
 import httpx
+from opentelemetry.trace import SpanKind, StatusCode, get_tracer
 
 from dd_mcp_server import __version__
 from dd_mcp_server.common.redact import Redactor
@@ -448,7 +449,26 @@ class DatadogClient:
 
         A success larger than DD_MCP_MAX_RESPONSE_BYTES is refused (the cap counts decoded bytes,
         so a compressed bomb stops there too); an error body is only read far enough to quote it.
+        Each attempt is an OpenTelemetry client span (a no-op unless otel.py installed an exporter),
+        named by method and path: no query, no body, no header goes into it.
         """
+        attributes = {"http.request.method": method, "url.path": path, "server.address": self._http.base_url.host}
+        with _tracer.start_as_current_span(f"{method} {path}", kind=SpanKind.CLIENT, attributes=attributes) as span:
+            try:
+                answer = await self._read(method, path, params, body)
+            except httpx.TransportError as exc:
+                span.set_attribute("error.type", type(exc).__name__)
+                span.set_status(StatusCode.ERROR)
+                raise
+            span.set_attribute("http.response.status_code", answer.response.status_code)
+            if answer.response.status_code >= 400:
+                span.set_attribute("error.type", str(answer.response.status_code))
+                span.set_status(StatusCode.ERROR)
+            return answer
+
+    async def _read(
+        self, method: str, path: str, params: dict[str, str] | None, body: Mapping[str, Any] | None
+    ) -> Answer:
         try:
             async with self._http.stream(method, path, params=params, json=body) as response:
                 success = response.is_success
@@ -540,6 +560,8 @@ class Answer:
 # What Datadog's answers in one tool call had to have fixed (numbers that are not numbers, values
 # nested too deeply), so the result can say so. The tool layer sets a fresh Counter per call.
 call_fixes: ContextVar[Counter[str] | None] = ContextVar("call_fixes", default=None)
+# The OpenTelemetry API comes with the MCP SDK; its spans cost nothing until an exporter is set (otel.py).
+_tracer = get_tracer("dd_mcp_server")
 
 RATE_LIMITED = "Datadog's rate limit (429)"
 

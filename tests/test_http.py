@@ -26,6 +26,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import API_KEY, APP_KEY, clean_env, console_script
+from tests.test_auth import AUDIENCE, OTHER_KEY, Issuer, claims, sign
 
 pytestmark = pytest.mark.stdio
 
@@ -345,3 +346,47 @@ async def test_the_recording_names_who_made_each_call(tokens: Path, tmp_path: Pa
     (_, line) = shown.stdout.decode().splitlines()
     assert " bob " in line
     assert "list_hosts" in line
+
+
+def test_a_token_made_by_token_new_lets_its_holder_in(tmp_path: Path) -> None:
+    made = subprocess.run([console_script(), "token", "new", "carol"], capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0
+    said = dict(line.split(": ", 1) for line in made.stdout.splitlines())
+    token = said["token (give it to carol; it is not stored anywhere)"]
+    path = tmp_path / "tokens"
+    path.write_text(said["line for DD_MCP_HTTP_TOKENS_FILE"] + "\n")
+    assert token not in path.read_text()
+    with serving("--demo", env={"DD_MCP_HTTP_TOKENS_FILE": str(path)}) as served:
+        assert post(served.url, LIST, token).status_code == 200
+        assert post(served.url, LIST, token[:-1]).status_code == 401
+    refused = subprocess.run([console_script(), "token", "new", "a:b"], capture_output=True, text=True, timeout=30)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "token new:" in refused.stderr
+
+
+@pytest.mark.anyio
+async def test_oidc_access_tokens_let_their_subject_in_and_nothing_else() -> None:
+    issuer = Issuer()
+    threading.Thread(target=issuer.server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        await oidc_session(issuer)
+    finally:
+        issuer.server.shutdown()
+        issuer.server.server_close()
+
+
+async def oidc_session(issuer: Issuer) -> None:
+    """A server trusting `issuer`: its access tokens let in the identity they name; others get 401."""
+    env = {"DD_MCP_OIDC_ISSUER": issuer.url, "DD_MCP_OIDC_AUDIENCE": AUDIENCE, "DD_MCP_OIDC_IDENTITY_CLAIM": "email"}
+    now = int(time.time())
+    with serving("--demo", env=env) as served:
+        async with mcp(served.url, sign(claims(issuer))) as client:
+            answer = await client.call_tool("get_monitor", {"monitor_id": 1000001})
+        expired = post(served.url, LIST, sign(claims(issuer, iat=now - 900, nbf=now - 900, exp=now - 600)))
+        elsewhere = post(served.url, LIST, sign(claims(issuer, aud="another-api")))
+        forged = post(served.url, LIST, sign(claims(issuer), key=OTHER_KEY))
+        await anyio.sleep(0.2)
+        lines = served.log_lines()
+    assert not answer.is_error
+    assert [line["identity"] for line in lines if line.get("tool") == "get_monitor"] == ["alice@example.com"]
+    assert (expired.status_code, elsewhere.status_code, forged.status_code) == (401, 401, 401)

@@ -31,6 +31,9 @@ B64_40 = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 HEX32 = "0123456789abcdef0123456789abcdef"
 TOKEN44 = "a1B2c3D4e5a1B2c3D4e5a1B2c3D4e5a1B2c3D4e5abcd"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+MCP_TOKEN = (
+    "ddmcp_" + "Xq3-v9_Lk2Pz8RtY0bWc4NdE6fGhJ1mA5sUoTiKlQnB"
+)  # as `token new` makes them: 43 url-safe characters
 ALNUM = "Zx9Qw2Er5Ty8Ui1Op4As7Df0Gh3Jk6Lz9Xc2Vb5Nm8P"  # 43 mixed characters to cut tokens from
 
 # (kind, text, the secret in it): at least two forms per kind.
@@ -53,6 +56,8 @@ POSITIVE = [
     ),
     ("jwt", f"token={JWT}", JWT),
     ("jwt", f"session {JWT.replace('HS', 'RS')} ok", JWT.split(".")[2]),
+    ("dd_mcp_token", f"curl -H 'Authorization: Bearer {MCP_TOKEN}' ok", MCP_TOKEN),
+    ("dd_mcp_token", f"pasted {MCP_TOKEN}.", MCP_TOKEN[6:]),
     ("aws_access_key", "creds AKIAIOSFODNN7EXAMPLE loaded", "AKIAIOSFODNN7EXAMPLE"),
     ("aws_access_key", '{"AccessKeyId": "ASIAY34FZKBOKMUTVV7A"}', "ASIAY34FZKBOKMUTVV7A"),
     ("aws_secret_key", f"aws_secret_access_key = {B64_40}", B64_40),
@@ -188,6 +193,7 @@ NEGATIVE = [
     ("private_key", "-----BEGIN PUBLIC KEY-----\nMIIBIjANBg\n-----END PUBLIC KEY-----"),
     ("private_key", "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIE\n-----END CERTIFICATE-----"),
     ("jwt", "eyJhbGciOiJIUzI1NiJ9 is only a header"),
+    ("dd_mcp_token", f"ddmcp_short, xddmcp_{MCP_TOKEN[6:]}, {MCP_TOKEN}x"),
     ("aws_access_key", "AKIA is a prefix, AKIASHORT is short, XAKIAIOSFODNN7EXAMPLE is glued"),
     ("aws_secret_key", "aws_secret_access_key = ${AWS_SECRET_ACCESS_KEY}"),
     ("datadog_api_key", "DD_API_KEY=<your api key>, dd_api_key_id=12345"),

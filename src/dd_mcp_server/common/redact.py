@@ -342,6 +342,8 @@ DETECTORS: tuple[Detector, ...] = (
         ("y-----", "k-----", "y-user-k"),
     ),
     _token("jwt", ("yj",), (("eyJ",), r"[A-Za-z0-9_\-]{8,4096}\.eyJ[A-Za-z0-9_\-]{8,8192}\.[A-Za-z0-9_\-]{8,2048}")),
+    # This server's own bearer tokens (`dd-mcp-server token new`): in a log line Datadog returns, too.
+    _token("dd_mcp_token", ("mcp_",), (("ddmcp_",), r"[A-Za-z0-9_\-]{43}")),
     _token(
         "aws_access_key",
         ("kia", "sia", "bia", "cca"),

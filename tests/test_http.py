@@ -22,8 +22,9 @@ import anyio
 import httpx
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import ElicitRequestParams, ElicitResult
 
 from tests.conftest import API_KEY, APP_KEY, clean_env, console_script
 from tests.test_auth import AUDIENCE, OTHER_KEY, Issuer, claims, sign
@@ -106,11 +107,12 @@ def tokens(tmp_path: Path) -> Path:
 
 
 @asynccontextmanager
-async def mcp(url: str, token: str | None = None) -> AsyncIterator[Client]:
+async def mcp(url: str, token: str | None = None, **options: Any) -> AsyncIterator[Client]:
+    """The SDK's client over Streamable HTTP; `options` are the Client's own (elicitation_callback)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         httpx2.AsyncClient(headers=headers, timeout=30) as http,
-        Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http), **options) as client,
     ):
         yield client
 
@@ -316,20 +318,62 @@ class _Forward(BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def replicas(env: dict[str, str]) -> Iterator[tuple[str, RoundRobin]]:
+    """Two server processes behind a round-robin proxy: the proxy's URL, and the proxy."""
+    with serving("--demo", env=env) as first, serving("--demo", env=env) as second:
+        proxy = RoundRobin([first.url, second.url])
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{proxy.server_address[1]}", proxy
+        finally:
+            proxy.shutdown()
+
+
 @pytest.mark.anyio
 async def test_two_replicas_behind_a_round_robin_proxy_answer_one_client(tokens: Path) -> None:
     env = {"DD_MCP_HTTP_TOKENS_FILE": str(tokens), "DD_MCP_ALLOWED_HOSTS": "127.0.0.1:*"}
-    with serving("--demo", env=env) as first, serving("--demo", env=env) as second:
-        proxy = RoundRobin([first.url, second.url])
-        thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-        thread.start()
-        try:
-            async with mcp(f"http://127.0.0.1:{proxy.server_address[1]}", ALICE) as client:
-                answers = [await client.call_tool("list_hosts", {"limit": 3}) for _ in range(6)]
-        finally:
-            proxy.shutdown()
+    with replicas(env) as (url, proxy):
+        async with mcp(url, ALICE) as client:
+            answers = [await client.call_tool("list_hosts", {"limit": 3}) for _ in range(6)]
     assert not any(answer.is_error for answer in answers)
     assert min(proxy.sent) >= 3  # both replicas answered a fair share
+
+
+class Approving:
+    """The user behind the host, approving every call the policy asks about."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def __call__(self, context: Any, params: ElicitRequestParams) -> ElicitResult:
+        self.asked += 1
+        return ElicitResult(action="accept", content={})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("shared", [True, False])
+async def test_an_approval_answered_to_the_other_replica_needs_the_shared_state_keys(
+    tokens: Path, shared: bool
+) -> None:
+    """The approval round trip is two requests; round robin sends the second to the other replica,
+    which can open the sealed state only with the same DD_MCP_STATE_KEYS."""
+    env = {
+        "DD_MCP_HTTP_TOKENS_FILE": str(tokens),
+        "DD_MCP_ALLOWED_HOSTS": "127.0.0.1:*",
+        "DD_MCP_ASK_TOOLS": "get_monitor",
+        **({"DD_MCP_STATE_KEYS": "k" * 40} if shared else {}),
+    }
+    user = Approving()
+    with replicas(env) as (url, _):
+        async with mcp(url, ALICE, elicitation_callback=user) as client:
+            try:
+                answer = await client.call_tool("get_monitor", {"monitor_id": 1000001})
+                approved = not answer.is_error
+            except MCPError:
+                approved = False
+    assert user.asked >= 1
+    assert approved is shared
 
 
 @pytest.mark.anyio

@@ -612,6 +612,8 @@ class HttpSettings:
     rate: int = HTTP_RATE[0]
     max_body: int = HTTP_BODY_BYTES[0]
     public_url: str | None = None  # DD_MCP_PUBLIC_URL: where clients reach /mcp, for the auth metadata
+    # DD_MCP_STATE_KEYS: the replicas' shared keys sealing an ask-first call's state (newest first).
+    state_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def authenticated(self) -> bool:
@@ -656,6 +658,7 @@ def load_http_settings(
         allowed_origins=_words(env, "DD_MCP_ALLOWED_ORIGINS"),
         rate=_whole(env, "DD_MCP_HTTP_RATE", "requests per minute", HTTP_RATE),
         max_body=_whole(env, "DD_MCP_HTTP_MAX_BODY", "bytes", HTTP_BODY_BYTES),
+        state_keys=_state_keys(env),
         public_url=validate_api_url(public_url, "DD_MCP_PUBLIC_URL", "give the URL clients reach /mcp at")
         if public_url
         else None,
@@ -669,6 +672,22 @@ def load_http_settings(
     if settings.roles_file and not settings.authenticated:
         raise ConfigError("DD_MCP_HTTP_ROLES_FILE gives toolsets to identities: set a token file or OIDC too")
     return settings
+
+
+def _state_keys(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The keys that seal the state of a call waiting for the user's approval (DD_MCP_ASK_*).
+
+    The client sends that state back with its answer, maybe to another replica: every replica must
+    hold the same keys (the first seals, all open; rotate by putting the new one first). Unset, each
+    process makes its own, which is right for one replica only.
+    """
+    keys = tuple(key.strip() for key in env.get("DD_MCP_STATE_KEYS", "").split(",") if key.strip())
+    if any(len(key) < 32 or not _visible_ascii(key) for key in keys):
+        raise ConfigError(
+            "DD_MCP_STATE_KEYS holds a key shorter than 32 characters or with odd characters (not shown): "
+            "make each with `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return keys
 
 
 def _port(env: Mapping[str, str]) -> int:

@@ -268,6 +268,8 @@ def build_http_server(
 ) -> MCPServer[Any]:
     """The MCP server as HTTP callers reach it: who they are (auth.py's verifiers, through the SDK's
     AuthSettings, so clients discover it in the protected-resource metadata) and what each may use."""
+    from mcp.server.request_state import RequestStateSecurity
+
     from dd_mcp_server.auth import verifier_for
     from dd_mcp_server.roles import Roles
     from dd_mcp_server.server import build_server
@@ -291,4 +293,5 @@ def build_http_server(
         auth=auth,
         token_verifier=verifier,
         roles=Roles.load(http.roles_file) if http.roles_file else None,
+        request_state_security=RequestStateSecurity(keys=list(http.state_keys)) if http.state_keys else None,
     )

@@ -36,6 +36,7 @@ from dd_mcp_server.tools.base import READ_ONLY, VOCABULARY, ToolState, as_tool, 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
     from mcp.server.auth.settings import AuthSettings
+    from mcp.server.request_state import RequestStateSecurity
 
     from dd_mcp_server.audit.trail import Trail
     from dd_mcp_server.roles import Roles
@@ -68,6 +69,7 @@ def build_server(
     auth: AuthSettings | None = None,
     token_verifier: TokenVerifier | None = None,
     roles: Roles | None = None,
+    request_state_security: RequestStateSecurity | None = None,
 ) -> MCPServer[ToolState]:
     """The server with the toolsets `settings` names.
 
@@ -76,7 +78,8 @@ def build_server(
     With `problem` (the configuration could not be read), the server still starts and lists its
     tools, so that the host shows the user the problem and its fix in the chat instead of
     "connection closed": the instructions say it, and every tool call answers with it. Served over
-    HTTP, `auth` and `token_verifier` identify callers (http.py) and `roles` limits each one's toolsets.
+    HTTP, `auth` and `token_verifier` identify callers (http.py), `roles` limits each one's toolsets,
+    and `request_state_security` holds the keys replicas share for ask-first calls.
     """
 
     redactor = Redactor((settings.api_key, settings.app_key), detect=settings.redact)
@@ -125,6 +128,7 @@ def build_server(
         ],
         auth=auth,
         token_verifier=token_verifier,
+        request_state_security=request_state_security,
     )
     for prompt in prompts(settings):
         server.add_prompt(prompt)

@@ -1,5 +1,6 @@
-"""Command line: `dd-mcp-server` serves MCP over stdio; `--demo` serves the built-in sample organisation;
-`dd-mcp-server audit verify PATH...` checks an audit trail (audit/command.py).
+"""Command line: `dd-mcp-server` serves MCP over stdio (`--transport http`: Streamable HTTP, http.py);
+`--demo` serves the built-in sample organisation; `doctor` checks a setup (doctor.py); `token new`
+makes a bearer token; `audit verify|show PATH...` reads an audit trail (audit/command.py).
 
 stdout carries JSON-RPC only; stderr is the other output channel, and the keys must never appear
 there either. Once the keys are known, `sys.stderr` is replaced by a writer that masks them in
@@ -50,8 +51,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="dd-mcp-server",
         description=(
-            "Read-only MCP server for investigating a Datadog organisation. Serves MCP over stdio; "
-            "configure with DD_API_KEY, DD_APP_KEY and DD_SITE (see the README)."
+            "Read-only MCP server for investigating a Datadog organisation. Serves MCP over stdio (or, for a "
+            "team, Streamable HTTP); configure with DD_API_KEY, DD_APP_KEY and DD_SITE (see the README)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"dd-mcp-server {__version__}")

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.settings import AuthSettings
@@ -113,11 +114,13 @@ class Readiness:
         self.settings, self.transport, self.clock = settings, transport, clock
         self.checked_at = -math.inf
         self.ready = False
+        self.looking = anyio.Lock()  # probes arriving together share one look
 
     async def answer(self, _: Request) -> Response:
-        if self.clock() - self.checked_at >= READY_SECONDS:
-            self.ready = await self.look()
-            self.checked_at = self.clock()
+        async with self.looking:
+            if self.clock() - self.checked_at >= READY_SECONDS:
+                self.ready = await self.look()
+                self.checked_at = self.clock()
         return JSONResponse({"ready": self.ready}, status_code=200 if self.ready else 503)
 
     async def look(self) -> bool:

@@ -72,12 +72,17 @@ async def first(client: Client, tool: str, key: str, field: str, args: dict[str,
     return items[0].get(field)
 
 
-async def main() -> None:
+# One row per call: tool, raw Datadog bytes, bytes of the JSON form, of the table form, "ok" or "error".
+Row = tuple[str, int, int, int, str]
+
+
+async def measure() -> tuple[list[Row], list[dict[str, Any]]]:
+    """The row of every call in CALLS, and tools/list as the model receives it (bench/overhead.py uses both)."""
     counting = Counting(demo_transport())
     forms = {
         form: build_server(load_settings({"DD_MCP_OUTPUT": form}, demo=True), transport=counting) for form in FORMS
     }
-    rows: list[tuple[str, int, int, int, str]] = []
+    rows: list[Row] = []
     async with Client(forms["json"]) as json_client, Client(forms["table"]) as table_client:
         ids = {
             "<first monitor>": await first(json_client, "get_monitors", "monitors", "id"),
@@ -95,7 +100,11 @@ async def main() -> None:
             status = "error" if as_json.is_error or as_table.is_error else "ok"
             rows.append((tool, raw, size(as_json), size(as_table), status))
         tools = (await table_client.list_tools()).tools
-    listed = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]
+    return rows, [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]
+
+
+async def main() -> None:
+    rows, listed = await measure()
     print(f"{'tool':<22} {'raw':>8} {'json':>7} {'table':>7} {'json/table':>10}  status")
     for tool, raw, json_size, table_size, status in rows:
         print(f"{tool:<22} {raw:>8} {json_size:>7} {table_size:>7} {json_size / max(table_size, 1):>9.2f}x  {status}")

@@ -1,6 +1,6 @@
 """Bytes of tools/list as the model receives it (compact JSON, UTF-8): per tool, and the total.
 
-Run: .venv/bin/python bench/toollist.py
+Run: .venv/bin/python bench/toollist.py (bench/overhead.py imports `listed` and `size`)
 Issue 13 asks for at most 12,000 bytes for the default toolsets (tests/test_server.py holds it);
 the investigations toolset (DD_MCP_TOOLSETS=all) is measured beside them.
 """
@@ -34,4 +34,5 @@ async def main() -> None:
     print(f"{'total, all toolsets':<22} {size(every):>6} ({len(every)} tools)")
 
 
-anyio.run(main)
+if __name__ == "__main__":
+    anyio.run(main)

@@ -40,6 +40,7 @@ import os
 import platform
 import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -749,6 +750,10 @@ def size_rows(
     return rows
 
 
+def stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="runs of each timed measurement (medians; default 5)")
@@ -765,6 +770,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load = os.getloadavg()
     PYCACHE.append(tempfile.mkdtemp(prefix="dd-mcp-overhead-pycache-"))
+    signal.signal(signal.SIGTERM, stop)  # killed: end the servers and the fake as Ctrl-C does
     try:
         rows = asyncio.run(measure(steps, args.runs, args.calls))
     except BenchError as failure:

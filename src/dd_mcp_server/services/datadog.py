@@ -8,6 +8,7 @@ not JSON) becomes a `DatadogError` whose message tells the model what happened a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -502,13 +503,13 @@ class DatadogClient:
                 f"Datadog answered {call} with {response.status_code} and no body, where the API always answers "
                 "JSON. This is a Datadog or proxy fault, not a problem with the request; try again."
             )
-        payload, fixes = await anyio.to_thread.run_sync(
-            self._read_json,
-            answer.content,
-            call,
-            response.headers.get("content-type", "unknown type"),
-            abandon_on_cancel=True,
+        read = functools.partial(
+            self._read_json, answer.content, call, response.headers.get("content-type", "unknown type")
         )
+        # A small body reads in well under a millisecond: handing it to a worker thread and back would
+        # cost more than reading it here.
+        small = len(answer.content) <= INLINE_BYTES
+        payload, fixes = read() if small else await anyio.to_thread.run_sync(read, abandon_on_cancel=True)
         found = call_fixes.get()
         if found is not None:
             found.update(fixes)
@@ -593,6 +594,8 @@ def _sent(method: str, path: str, status: int | None, request_id: str | None, si
 ERROR_BODY_BYTES = 64 * 1024
 # Longer integers are beyond what Python reads by default (4300 digits) and mean nothing here.
 _MAX_INTEGER_DIGITS = 4000
+# Bodies up to this size are decoded on the event loop; larger ones in a worker thread.
+INLINE_BYTES = 32 * 1024
 
 
 def _integer(text: str) -> int | float:

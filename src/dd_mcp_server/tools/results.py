@@ -108,10 +108,13 @@ def finish(
     budget never cuts them, and upstream data can never shadow them. When the budget cut the result,
     its size before the cut is added to `cuts` (the caller tells the client).
     """
-    cleaned, found = map_json(
-        {k: v for k, v in data.items() if k not in RESERVED}, clean_text, max_depth=OUTPUT_MAX_DEPTH
+    # One walk cleans and masks: a key is cleaned before the member's value is masked by its name.
+    masked, found = map_json(
+        {k: v for k, v in data.items() if k not in RESERVED},
+        lambda text: redactor.text(clean_text(text)),
+        member=lambda name, value: redactor.field(name, clean_text(value)),
+        max_depth=OUTPUT_MAX_DEPTH,
     )
-    masked, _ = map_json(cleaned, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 2)
     fixes = fixes + found
     fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
     resume = data.get(RESUME)
@@ -122,7 +125,12 @@ def finish(
             break
         fitted = fit_budget(page.body, room, form.hint(callable(resume)))
         cut = page.resumed(fitted, resume)
-        shaped, _ = map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 4)
+        # What the cut added (shortened strings, a cursor) is masked again; an uncut body already is.
+        shaped = (
+            cut
+            if cut is page.body
+            else map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 4)[0]
+        )
         masks = count_masks(compact_json(shaped))
         redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}

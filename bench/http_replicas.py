@@ -444,13 +444,19 @@ def describe_machine() -> str:
     return f"{system}, {os.cpu_count()} cores ({model}), Python {platform.python_version()}"
 
 
-def report(runs: list[Run], memory: dict[str, dict[str, float]], affinity: dict[str, str], calls: int) -> None:
+def report(
+    runs: list[Run],
+    memory: dict[str, dict[str, float]],
+    affinity: dict[str, str],
+    calls: int,
+    clients_list: Sequence[int],
+) -> None:
     print()
     print(
         "replicas clients  calls/s (range)        p50 ms  p99 ms   CPU in cores: replicas  load gen  fake  others"
         "   new Datadog connections per call"
     )
-    for clients in CLIENTS:
+    for clients in clients_list:
         for count in (1, 2):
             mine = [run for run in runs if run.replicas == count and run.clients == clients]
             rates = [run.rate for run in mine]
@@ -463,7 +469,7 @@ def report(runs: list[Run], memory: dict[str, dict[str, float]], affinity: dict[
                 f"   {statistics.median(run.connections / run.calls for run in mine):.3f}"
             )
     print()
-    for clients in CLIENTS:
+    for clients in clients_list:
         rate = {
             count: statistics.median(run.rate for run in runs if run.replicas == count and run.clients == clients)
             for count in (1, 2)
@@ -498,6 +504,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each configuration (default 3)")
     parser.add_argument("--calls", type=int, default=2000, help="calls per run (default 2000)")
     parser.add_argument(
+        "--clients",
+        type=lambda text: tuple(int(word) for word in text.split(",")),
+        default=CLIENTS,
+        help="numbers of concurrent clients, comma-separated (default 8,64)",
+    )
+    parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
         default="raw",
@@ -531,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 asyncio.run(drive([replica], 8, WARM_UP_CALLS))
             runs = []
             for number in range(args.runs):
-                for clients in CLIENTS:
+                for clients in args.clients:
                     for targets in (single, pair):
                         run = measure(fake, targets, clients, args.calls, args.client == "raw")
                         runs.append(run)
@@ -549,7 +561,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             affinity = {"load generator": ",".join(map(str, sorted(os.sched_getaffinity(0))))}
             affinity.update({replica.name: replica.affinity() for replica in replicas})
-            report(runs, memory, affinity, args.memory_calls)
+            report(runs, memory, affinity, args.memory_calls, args.clients)
     except BenchError as exc:
         print(f"bench/http_replicas.py: {exc}", file=sys.stderr)
         return 1

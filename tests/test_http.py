@@ -434,3 +434,10 @@ async def oidc_session(issuer: Issuer) -> None:
     assert not answer.is_error
     assert [line["identity"] for line in lines if line.get("tool") == "get_monitor"] == ["alice@example.com"]
     assert (expired.status_code, elsewhere.status_code, forged.status_code) == (401, 401, 401)
+
+
+def test_a_get_of_mcp_is_answered_405_at_once_as_there_is_no_stream_to_open(tokens: Path) -> None:
+    with serving("--demo", env={"DD_MCP_HTTP_TOKENS_FILE": str(tokens)}) as served:
+        got = httpx.get(f"{served.url}/mcp", headers={"Authorization": f"Bearer {ALICE}"}, timeout=10)
+    assert got.status_code == 405
+    assert "POST" in got.headers["allow"]

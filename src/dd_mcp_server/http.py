@@ -231,7 +231,11 @@ class Gate:
 
         try:
             wait = self.limit.wait(identity)
-            if wait:
+            if scope.get("method") == "GET":
+                # Stateless: there is no stream of server messages to open. The SDK would hold the GET
+                # open, sending nothing, until a timeout; the spec lets a server answer 405 instead.
+                await Response(status_code=405, headers={"Allow": "POST, DELETE"})(scope, receiving, sending)
+            elif wait:
                 refused = JSONResponse(
                     {"error": f"rate limited: at most {self.limit.per_minute} requests a minute (DD_MCP_HTTP_RATE)"},
                     status_code=429,

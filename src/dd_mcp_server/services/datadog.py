@@ -84,7 +84,7 @@ class DatadogClient:
             timeout=settings.timeout,
             # An explicit transport: httpx would otherwise pick proxies from the environment itself,
             # plain-http loopback URLs included. settings.proxy is the one proxy that may be used.
-            transport=transport or httpx.AsyncHTTPTransport(proxy=settings.proxy),
+            transport=transport or httpx.AsyncHTTPTransport(proxy=settings.proxy, limits=LIMITS),
             follow_redirects=False,
         )
 
@@ -594,6 +594,9 @@ def _sent(method: str, path: str, status: int | None, request_id: str | None, si
 ERROR_BODY_BYTES = 64 * 1024
 # Longer integers are beyond what Python reads by default (4300 digits) and mean nothing here.
 _MAX_INTEGER_DIGITS = 4000
+# Connections kept to Datadog: a team's HTTP server runs many calls at once, and each new connection
+# is a TLS handshake (httpx keeps 20 by default).
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)
 # Bodies up to this size are decoded on the event loop; larger ones in a worker thread.
 INLINE_BYTES = 32 * 1024
 

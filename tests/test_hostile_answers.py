@@ -179,6 +179,21 @@ async def test_not_a_number_becomes_null_with_a_note() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(("digits", "read"), [(300, "long"), (301, None), (4000, None), (100_000, None)])
+async def test_an_absurdly_long_integer_becomes_null_with_a_note(digits: int, read: str | None) -> None:
+    """No float holds an integer of 309 digits (a summary's arithmetic fails on it) and Python refuses
+    to read one of more than 4,300 (CVE-2020-10735): such a value is Datadog's or a proxy's fault, and
+    must cost one value, not the answer."""
+    body = '{"status":"ok","series":[{"metric":"m","scope":"*","pointlist":[[1795521540000,' + "7" * digits + "]]}]}"
+    result = await call("query_metrics", {"query": "avg:m{*}"}, json_answer(body), env={"DD_MCP_OUTPUT": "json"})
+    assert not result.is_error, text_of(result)
+    (series,) = result.structured_content["series"]
+    (point,) = series["points"]
+    assert (point[1] is None) == (read is None)
+    assert ("not finite" in result.structured_content.get("_fixed", "")) == (read is None)
+
+
+@pytest.mark.anyio
 async def test_values_nested_too_deeply_are_cut_with_a_marker() -> None:
     # 900 levels: deep enough to exhaust a recursive reader, shallow enough for Python's parser.
     # (json.dumps itself recurses: the nesting is written by hand.)

@@ -248,20 +248,26 @@ class Gate:
             self.access.write(identity, bytes(body), status, time.monotonic() - started)
 
 
-def serve_http(
+def build_http_app(
     settings: Settings,
     http: HttpSettings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     trail: Trail | None = None,
-) -> None:
-    """Build the server for HTTP callers and serve it with uvicorn until stopped (SIGINT, SIGTERM)."""
+) -> Starlette:
+    """The server for HTTP callers, as the ASGI app uvicorn serves."""
+    server = build_http_server(settings, http, transport=transport, trail=trail)
+    return http_app(server, settings, http, transport=transport)
+
+
+def run_http(app: Starlette, http: HttpSettings) -> None:
+    """Serve `app` with uvicorn until stopped (SIGINT, SIGTERM).
+
+    log_config=None: uvicorn logs through the logging set up on the guarded stderr, and writes no
+    access lines of its own (Gate writes them, without headers).
+    """
     import uvicorn
 
-    server = build_http_server(settings, http, transport=transport, trail=trail)
-    app = http_app(server, settings, http, transport=transport)
-    # log_config=None: uvicorn logs through the logging set up on the guarded stderr, and writes no
-    # access lines of its own (Gate writes them, without headers).
     config = uvicorn.Config(app, host=http.host, port=http.port, log_config=None, access_log=False)
     uvicorn.Server(config).run()
 

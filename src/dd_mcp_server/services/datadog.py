@@ -433,7 +433,7 @@ class DatadogClient:
                     payload = await self._payload(answer, expect)
                     watcher = call_watcher.get()
                     if watcher:
-                        await watcher.answered(method, path)
+                        await watcher.answered(method, path, len(answer.content))
                     return payload
             log.info("retrying %s %s in %.2f s (attempt %d failed)", method, path, delay, attempt)
             watcher = call_watcher.get()
@@ -523,7 +523,10 @@ class DatadogClient:
     def _read_json(self, content: bytes, call: str, kind: str) -> tuple[Any, Counter[str]]:
         """Parse a body and make every string in it safe: encodable, visible, secrets masked."""
         try:
-            payload = json.loads(content, parse_int=_integer)
+            # The check per integer costs a Python call each (a metric answer holds thousands); it is
+            # needed only when some run of digits is absurdly long, which two passes in C find.
+            absurd = _LONG_DIGIT_RUN in content.translate(_DIGITS_AS_D)
+            payload = json.loads(content, parse_int=_integer) if absurd else json.loads(content)
         except RecursionError:
             raise DatadogError(
                 f"Datadog answered {call} with JSON nested too deeply to read. This is a Datadog or proxy fault, "
@@ -570,8 +573,8 @@ RATE_LIMITED = "Datadog's rate limit (429)"
 class Watcher(Protocol):
     """Who hears, while one tool call runs, how its Datadog requests go (tools/base tells the MCP client)."""
 
-    async def answered(self, method: str, path: str) -> None:
-        """A request was answered and read."""
+    async def answered(self, method: str, path: str, size: int) -> None:
+        """A request was answered and read: `size` bytes of body."""
 
     async def retrying(self, text: str) -> None:
         """A request failed in a way worth retrying, and will be retried: `text` says which and when."""
@@ -592,8 +595,12 @@ def _sent(method: str, path: str, status: int | None, request_id: str | None, si
 
 # An error body is read this far: enough for any message Datadog writes.
 ERROR_BODY_BYTES = 64 * 1024
-# Longer integers are beyond what Python reads by default (4300 digits) and mean nothing here.
-_MAX_INTEGER_DIGITS = 4000
+# Longer integers become infinity (then null, with a note): beyond about 308 digits no float holds
+# one, and the arithmetic of a summary would fail on it (OverflowError); Python refuses 4,300 anyway.
+_MAX_INTEGER_DIGITS = 300
+# Every ASCII digit as `d`, every other byte as a space: a run of digits becomes a run of `d`.
+_DIGITS_AS_D = bytes(b"d"[0] if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"d" * (_MAX_INTEGER_DIGITS + 1)
 # Connections kept to Datadog: a team's HTTP server runs many calls at once, and each new connection
 # is a TLS handshake (httpx keeps 20 by default).
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=64)

@@ -31,7 +31,14 @@ from dd_mcp_server.common.errors import InvalidArgument
 from dd_mcp_server.common.text import clean_text, clip
 from dd_mcp_server.common.timeparse import TimeArg, iso, time_window
 from dd_mcp_server.config import Settings, app_url
-from dd_mcp_server.services.datadog import DatadogClient, DatadogError, call_fixes, call_watcher, next_cursor
+from dd_mcp_server.services.datadog import (
+    INLINE_BYTES,
+    DatadogClient,
+    DatadogError,
+    call_fixes,
+    call_watcher,
+    next_cursor,
+)
 from dd_mcp_server.tools.results import RESUME, Form, ToolFunction, finish
 
 log = logging.getLogger(__name__)
@@ -79,8 +86,9 @@ def description(fn: ToolFunction) -> str:
 def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
     """Wrap a tool function: every failure becomes a ToolError, the dict a safe, budgeted result.
 
-    The whole call, shaping included, runs within DD_MCP_DEADLINE; shaping runs in a worker
-    thread so that a huge answer never stalls the other calls.
+    The whole call, shaping included, runs within DD_MCP_DEADLINE; shaping an answer made from
+    more than INLINE_BYTES of Datadog's runs in a worker thread, so that a huge answer never stalls
+    the other calls.
     """
 
     @functools.wraps(fn)
@@ -95,10 +103,10 @@ def as_tool(fn: ToolFunction) -> Callable[..., Awaitable[CallToolResult]]:
             with anyio.fail_after(tool.settings.deadline):
                 data = await fn(**kwargs)
                 budget = tool.settings.max_result_chars
-                result = await anyio.to_thread.run_sync(
-                    functools.partial(finish, data, fixes, tool.client.redactor, budget, form_of(fn, tool), cuts),
-                    abandon_on_cancel=True,
-                )
+                shape = functools.partial(finish, data, fixes, tool.client.redactor, budget, form_of(fn, tool), cuts)
+                # Shaped from a few kilobytes, an answer takes less time than a worker thread's round trip.
+                small = reporter.bytes <= INLINE_BYTES
+                result = shape() if small else await anyio.to_thread.run_sync(shape, abandon_on_cancel=True)
                 for size in cuts:
                     await reporter.tell(
                         "notice",
@@ -147,10 +155,11 @@ class Reporter:
     """
 
     def __init__(self, ctx: Context, tool: ToolState) -> None:
-        self.ctx, self.tool, self.answers = ctx, tool, 0
+        self.ctx, self.tool, self.answers, self.bytes = ctx, tool, 0, 0
 
-    async def answered(self, method: str, path: str) -> None:
+    async def answered(self, method: str, path: str, size: int) -> None:
         self.answers += 1
+        self.bytes += size
         said = f"{self.answers} Datadog request{'s' * (self.answers > 1)} answered, the last {method} {path}"
         await self._safely(self.ctx.report_progress(self.answers, message=said))
 

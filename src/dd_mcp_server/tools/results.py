@@ -209,6 +209,8 @@ class Page:
         """
         if self.form.json or self.form.listing is None or room < 2:
             return room
+        if len(compact_json(self.body)) <= room:  # it fits as JSON: no cut, whatever the ratio
+            return room
         probe = fit_budget(self.body, 4 * room)
         written = len(self.text({"_note": UNTRUSTED_NOTE, **probe}))
         return max(room, room * len(compact_json(probe)) // max(written, 1))

@@ -214,6 +214,12 @@ async def test_a_good_setup_passes_every_check_with_the_exact_requests_each_once
 
 
 @pytest.mark.anyio
+async def test_the_toolsets_line_says_nothing_more_when_the_investigations_are_served() -> None:
+    checks, _ = await doctor(FakeDatadog(), {**ENV, "DD_MCP_TOOLSETS": "logs,investigations"})
+    assert named(checks, "toolsets").detail == "logs, investigations"
+
+
+@pytest.mark.anyio
 async def test_the_report_says_what_the_server_would_run_with_and_only_fingerprints_of_keys() -> None:
     env = {**ENV, "DD_MCP_TOOLSETS": "logs,apm", "DD_MCP_REDACT": "off", "DD_MCP_TIMEOUT": "12"}
     env |= {"HTTPS_PROXY": "https://someone:pr0xy-passw0rd@proxy.corp:8443"}
@@ -222,7 +228,9 @@ async def test_the_report_says_what_the_server_would_run_with_and_only_fingerpri
     assert info["version"] == f"dd-mcp-server {__version__}"
     assert info["endpoint"] == "site datadoghq.com (https://api.datadoghq.com)"
     assert info["proxy"] == "https://proxy.corp:8443"
-    assert info["toolsets"] == "logs, apm"
+    assert (
+        info["toolsets"] == "logs, apm (the investigations, triage_service and the like, come with DD_MCP_TOOLSETS=all)"
+    )
     assert info["redaction"].startswith("off")
     assert "40,000 characters, 12 s per request, 60 s per tool call" in info["budgets"]
     assert named(checks, "configuration").detail == (

@@ -193,10 +193,17 @@ def _report(settings: Settings, demo: bool) -> list[Check]:
         Check("version", INFO, f"dd-mcp-server {__version__}"),
         Check("endpoint", INFO, endpoint),
         Check("proxy", INFO, _proxy(settings.proxy)),
-        Check("toolsets", INFO, ", ".join(settings.toolsets)),
+        Check("toolsets", INFO, ", ".join(settings.toolsets) + _unserved(settings.toolsets)),
         Check("redaction", INFO, "on" if settings.redact else "off (only this server's own keys are masked)"),
         Check("budgets", INFO, budgets),
     ]
+
+
+def _unserved(toolsets: tuple[str, ...]) -> str:
+    """How to add the one-call investigations, which the default toolsets leave out (issue 13's budget)."""
+    if "investigations" in toolsets:
+        return ""
+    return " (the investigations, triage_service and the like, come with DD_MCP_TOOLSETS=all)"
 
 
 def _proxy(proxy: str | None) -> str:

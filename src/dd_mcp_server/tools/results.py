@@ -119,11 +119,12 @@ def finish(
     fixed = {"_fixed": fixed_note(fixes)} if fixes else {}
     resume = data.get(RESUME)
     page = Page.of(masked, form)
-    room = page.room_for(budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM)
+    whole = compact_json(page.body)  # written once: most answers fit, and then it is all that is needed
+    room = page.room_for(budget - len(compact_json({"_note": UNTRUSTED_NOTE, **fixed})) - NOTES_ROOM, len(whole))
     for _ in range(RECUTS):
         if room < 2:  # not even {} fits: masking cannot be made to fit
             break
-        fitted = fit_budget(page.body, room, form.hint(callable(resume)))
+        fitted = page.body if len(whole) <= room else fit_budget(page.body, room, form.hint(callable(resume)))
         cut = page.resumed(fitted, resume)
         # What the cut added (shortened strings, a cursor) is masked again; an uncut body already is.
         shaped = (
@@ -131,13 +132,13 @@ def finish(
             if cut is page.body
             else map_json(cut, redactor.text, member=redactor.field, max_depth=OUTPUT_MAX_DEPTH + 4)[0]
         )
-        masks = count_masks(compact_json(shaped))
+        masks = count_masks(whole if shaped is page.body else compact_json(shaped))
         redacted = {"_redacted": dict(sorted(masks.items()))} if masks else {}
         result = {"_note": UNTRUSTED_NOTE, **shaped, **redacted, **fixed}
         text = page.text(result)
         if len(text) <= budget:
             if cuts is not None and fitted is not page.body:
-                cuts.append(len(compact_json(page.body)))
+                cuts.append(len(whole))
             structured = result if form.json else None
             return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
         # A cursor, the notes or the table's header grew the text by some ratio: shrink the cut by it,
@@ -201,7 +202,7 @@ class Page:
         others = {key: value for key, value in cut.items() if key != "next_cursor"}
         return {**others, "next_cursor": resume(len(kept))} if kept else others
 
-    def room_for(self, room: int) -> int:
+    def room_for(self, room: int, size: int) -> int:
         """The room to give the cut, which measures JSON, for the written text to fill `room`.
 
         A table is shorter than the JSON the budget measures. The ratio is taken on a probe cut to
@@ -209,7 +210,7 @@ class Page:
         """
         if self.form.json or self.form.listing is None or room < 2:
             return room
-        if len(compact_json(self.body)) <= room:  # it fits as JSON: no cut, whatever the ratio
+        if size <= room:  # the body fits as JSON (`size` characters): no cut, whatever the ratio
             return room
         probe = fit_budget(self.body, 4 * room)
         written = len(self.text({"_note": UNTRUSTED_NOTE, **probe}))

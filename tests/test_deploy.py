@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from dd_mcp_server.config import DEFAULT_HTTP_PORT, HTTP_BODY_BYTES, TOOLSETS
 from tests.conftest import clean_env, console_script
@@ -506,7 +507,6 @@ def test_the_yaml_reader_agrees_with_pyyaml() -> None:
     ]
     with pytest.raises(YamlSubsetError):
         read_yaml("a: &anchor 1\n")
-    import yaml
     theirs = [document for document in yaml.safe_load_all(KUBERNETES.read_text()) if document is not None]
     assert list(manifests()) == theirs
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,28 @@ def portal() -> Iterator[BlockingPortal]:
     """An event loop in a thread, for a module whose tests drive one long-lived client from sync code."""
     with start_blocking_portal() as running:
         yield running
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on at `host` now (a server started next may take it)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[str], said: Callable[[], str]) -> None:
+    """Until `url`/healthz answers 200, within 30 s; fails with what the process `said` if it ends first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            pytest.fail(f"the server exited {process.returncode} before answering /healthz: {said()}")
+        assert time.monotonic() < deadline, f"nothing answered {url}/healthz within 30 s"
+        time.sleep(0.05)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

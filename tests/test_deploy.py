@@ -22,7 +22,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import pytest
 import yaml
 
 from dd_mcp_server.config import DEFAULT_HTTP_PORT, HTTP_BODY_BYTES, TOOLSETS
-from tests.conftest import clean_env, console_script
+from tests.conftest import clean_env, console_script, free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -242,12 +241,6 @@ def test_the_build_context_holds_what_the_build_copies_and_no_secrets_or_environ
 # -- the image's command line, run ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("0.0.0.0", 0))
-        return int(probe.getsockname()[1])
-
-
 def listening_on(port: int) -> set[str]:
     """The local addresses a socket of this machine listens on at `port` (IPv4, from /proc/net/tcp)."""
     found = set()
@@ -274,7 +267,7 @@ def local(argv: list[str]) -> list[str]:
 def image_serving(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     tokens = tmp_path / "tokens"
     tokens.write_text(f"deployer:{hashlib.sha256(TOKEN.encode()).hexdigest()}\n")
-    port = free_port()
+    port = free_port("0.0.0.0")
     env = container_env(port, DD_MCP_HTTP_TOKENS_FILE=str(tokens))
     process = subprocess.Popen(
         [*local(image_argv()), "--demo"],
@@ -285,17 +278,7 @@ def image_serving(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                pytest.fail(f"the image's command exited {process.returncode}: {process.communicate()[1]}")
-            assert time.monotonic() < deadline, "the image's command did not start serving"
-            time.sleep(0.05)
+        wait_until_healthy(f"http://127.0.0.1:{port}", process, lambda: process.communicate()[1])
         yield port, process
     finally:
         process.terminate()
@@ -342,7 +325,7 @@ def test_the_image_command_serves_mcp_on_all_interfaces_to_token_holders_and_pas
 def test_the_image_command_without_a_way_to_identify_callers_refuses_to_start() -> None:
     done = subprocess.run(
         [*local(image_argv()), "--demo"],
-        env=container_env(free_port()),
+        env=container_env(free_port("0.0.0.0")),
         capture_output=True,
         text=True,
         timeout=30,

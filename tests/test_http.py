@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
 import threading
 import time
@@ -26,18 +25,12 @@ from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ElicitRequestParams, ElicitResult
 
-from tests.conftest import API_KEY, APP_KEY, clean_env, console_script
+from tests.conftest import API_KEY, APP_KEY, clean_env, console_script, free_port, wait_until_healthy
 from tests.test_auth import AUDIENCE, OTHER_KEY, Issuer, claims, sign
 
 pytestmark = pytest.mark.stdio
 
 ALICE, BOB = "ddmcp_alice-token-0123456789abcdef", "ddmcp_bob-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def token_line(name: str, token: str) -> str:
@@ -79,16 +72,7 @@ def serving(*args: str, env: dict[str, str] | None = None, port: int | None = No
     reader = threading.Thread(target=lambda: served.stderr.extend(iter(stderr.readline, "")), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "".join(served.stderr)
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.05)
+        wait_until_healthy(served.url, process, lambda: "".join(served.stderr))
         yield served
     finally:
         process.terminate()

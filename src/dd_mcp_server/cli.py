@@ -305,8 +305,7 @@ def check_config(settings: Settings) -> int:
     try:
         build_server(settings)
     except ConfigError as exc:
-        print(f"dd-mcp-server: {exc}", file=sys.stderr)
-        return 2
+        return refuse(str(exc))
     print(
         f"dd-mcp-server: configuration ok (site {settings.site}; toolsets {','.join(settings.toolsets)})",
         file=sys.stderr,

@@ -21,8 +21,8 @@ from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp_types import CallToolResult, TextContent
 
+from dd_mcp_server.audit.policy import refusal
 from dd_mcp_server.auth import groups_of, identity_of
 from dd_mcp_server.config import TOOLSETS, ConfigError
 
@@ -96,4 +96,4 @@ class RoleGate:
             f"Refused: {params.get('name')} is in the {toolset} toolset, and {identity} may use only: {mine} "
             f"({VARIABLE}). Do not retry it; use a tool of those toolsets, or ask an administrator for {toolset}."
         )
-        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return refusal(text)

@@ -16,12 +16,12 @@ import httpx
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
-from mcp_types import CallToolResult, EmptyResult, SetLevelRequestParams, TextContent
+from mcp_types import EmptyResult, SetLevelRequestParams
 from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
 from dd_mcp_server import __version__
-from dd_mcp_server.audit.policy import Policy, Rules
+from dd_mcp_server.audit.policy import Policy, Rules, refusal
 from dd_mcp_server.audit.recorder import Recorder
 from dd_mcp_server.common.argtypes import text_problem, type_problem
 from dd_mcp_server.common.redact import Redactor
@@ -188,7 +188,7 @@ class Unconfigured:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method == "tools/call":
-            return CallToolResult(content=[TextContent(type="text", text=self.text)], is_error=True)
+            return refusal(self.text)
         return await call_next(ctx)
 
 
@@ -301,14 +301,14 @@ class ArgumentErrors:
         if isinstance(arguments, dict):
             unknown = sorted(str(key) for key in arguments if key not in self.known[name])
             if unknown:
-                return error_result(safe(ctx, self.unknown_message(name, unknown)))
+                return refusal(safe(ctx, self.unknown_message(name, unknown)))
             mistyped = {
                 key: problem
                 for key, value in arguments.items()
                 if (problem := type_problem(value, self.known[name][key].schema) or text_problem(value))
             }
             if mistyped:
-                return error_result(safe(ctx, self.explained(name, mistyped)))
+                return refusal(safe(ctx, self.explained(name, mistyped)))
         result = await call_next(ctx)
         # The handler's answer arrives here already serialised to its wire form.
         if isinstance(result, dict) and result.get("isError"):
@@ -362,7 +362,3 @@ def safe(ctx: ServerRequestContext[Any, Any], text: str) -> str:
     state = ctx.lifespan_context
     cleaned = clean_text(text)
     return state.client.redactor.text(cleaned) if isinstance(state, ToolState) else cleaned
-
-
-def error_result(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)

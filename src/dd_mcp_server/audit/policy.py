@@ -134,6 +134,7 @@ def _decision(action: Any) -> str:
 
 
 def refusal(text: str) -> CallToolResult:
+    """A tool call answered with an error the model reads, without running the tool."""
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
 

@@ -58,6 +58,7 @@ def clip(text: str, limit: int, marker: str = "…") -> str:
 
 
 _PLAIN = frozenset({int, float, bool, type(None)})
+_LISTS = {list}
 
 
 def _plain_rows(items: list[Any]) -> bool:
@@ -76,9 +77,6 @@ def _plain_rows(items: list[Any]) -> bool:
         return math.isfinite(sum(filter(None, values)))
     except OverflowError:  # integers beyond any float
         return False
-
-
-_LISTS = {list}
 
 
 def map_json(

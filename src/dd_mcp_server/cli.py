@@ -278,23 +278,17 @@ def serve_unconfigured(problem: str, level: str | None, settings: Settings | Non
     log.error("%s (serving anyway: every tool call answers with this)", problem)
     from dd_mcp_server.server import build_server
 
-    server = build_server(_usable(settings), problem=problem)
+    # The tools listed are those the settings read (keys aside) would serve; when even those cannot
+    # be read, the default ones. With no keys and no network, no call ever reaches Datadog.
+    try:
+        server = build_server(_unkeyed(settings or load_settings(os.environ, demo=True)), problem=problem)
+    except ConfigError:
+        server = build_server(_unkeyed(load_settings({}, demo=True)), problem=problem)
     serve(server)
     return 0
 
 
-def _usable(settings: Settings | None) -> Settings:
-    """Settings to list the tools with: those read (keys aside) when they are valid, else the defaults.
-
-    They only shape the tool list; with no keys and no network, no call ever reaches Datadog.
-    """
-    from dd_mcp_server.server import build_server
-
-    try:
-        settings = settings or load_settings(os.environ, demo=True)
-        build_server(settings)
-    except ConfigError:
-        settings = load_settings({}, demo=True)
+def _unkeyed(settings: Settings) -> Settings:
     return dataclasses.replace(settings, api_key="", app_key="", audit_log=None, audit_sink=None)
 
 
